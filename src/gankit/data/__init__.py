@@ -1,0 +1,18 @@
+"""Datasets: embedded MNIST, torchvision layouts, image folders; batches by tensor indexing."""
+
+from gankit.data.core import BatchSampler, ImageDataset, fit_images, to_uint8, to_unit_range
+from gankit.data.folder import load_folder
+from gankit.data.mnist import load_mnist
+from gankit.data.sources import NAMED, load_data
+
+__all__ = [
+    "NAMED",
+    "BatchSampler",
+    "ImageDataset",
+    "fit_images",
+    "load_data",
+    "load_folder",
+    "load_mnist",
+    "to_uint8",
+    "to_unit_range",
+]

@@ -1,0 +1,78 @@
+"""Resolve `--data` to an `ImageDataset`: embedded MNIST, torchvision layouts, or a folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from gankit.data.core import ImageDataset
+from gankit.data.folder import load_folder
+from gankit.data.mnist import cache_dir, load_mnist
+from gankit.errors import GankitError
+
+# name -> (torchvision class name, folder torchvision uses under the root)
+TORCHVISION_SETS = {
+    "mnist": ("MNIST", "MNIST"),
+    "fashion-mnist": ("FashionMNIST", "FashionMNIST"),
+    "cifar10": ("CIFAR10", "cifar-10-batches-py"),
+}
+NAMED = ("mnist", "fashion-mnist", "cifar10")
+
+
+def offline() -> bool:
+    return os.environ.get("GANKIT_OFFLINE", "") not in ("", "0")
+
+
+def _torchvision_set(name: str, root: Path, train: bool, download: bool) -> ImageDataset:
+    import torchvision.datasets as tvd
+
+    cls_name, folder = TORCHVISION_SETS[name]
+    cls = getattr(tvd, cls_name)
+    try:
+        ds = cls(str(root), train=train, download=False)
+    except RuntimeError:
+        if not download or offline():
+            raise GankitError(
+                f"{cls_name} not found under {root / folder}: download it elsewhere with torchvision "
+                f"(`{cls_name}('{root}', download=True)`) and copy the folder there, or pass --data-dir"
+            ) from None
+        try:
+            ds = cls(str(root), train=train, download=True)
+        except Exception as exc:  # any network failure: one line, how to supply the files
+            raise GankitError(
+                f"could not download {cls_name} ({type(exc).__name__}): put torchvision's {folder}/ folder under {root} "
+                "and pass --data-dir, or use the embedded --data mnist"
+            ) from None
+    data = torch.as_tensor(ds.data)
+    images = data.unsqueeze(1) if data.dim() == 3 else data.permute(0, 3, 1, 2)  # (N, C, H, W)
+    labels = torch.as_tensor(ds.targets, dtype=torch.int64)
+    return ImageDataset(images.contiguous(), labels, f"{name}-{'train' if train else 'test'}", tuple(ds.classes))
+
+
+def load_data(
+    source: str,
+    image_size: int,
+    channels: int,
+    split: str = "train",
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+) -> ImageDataset:
+    """Load `source` (a name in NAMED or a folder path) at the model's size and channels.
+
+    `split` is "train" or "test" ("valid" too for the embedded MNIST, whose train split is
+    the standard 50k so that 10k stay held out for validation).
+    """
+    if source in NAMED:
+        root = Path(data_dir) if data_dir is not None else cache_dir() / "datasets"
+        if source == "mnist" and not (root / "MNIST" / "raw").is_dir():
+            images, labels = load_mnist(split)
+            return ImageDataset(images, labels, f"mnist-{split}", tuple(str(i) for i in range(10))).fit(image_size, channels)
+        if split not in ("train", "test"):
+            raise GankitError(f"{source} has splits train and test, not {split!r}")
+        return _torchvision_set(source, root, split == "train", download).fit(image_size, channels)
+    path = Path(source)
+    if not path.exists():
+        raise GankitError(f"--data {source!r} is neither a folder nor one of {', '.join(NAMED)}")
+    return load_folder(path, image_size, channels)

@@ -1,0 +1,284 @@
+"""The training loop. It knows the `GANModel` contract, never which variant it runs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from gankit.config import Config
+from gankit.data.core import BatchSampler, ImageDataset
+from gankit.engine import distributed
+from gankit.engine.artifacts import RunLog, save_grid
+from gankit.engine.checkpoint import (
+    atomic_write_text,
+    latest_checkpoint,
+    load_model_state,
+    load_train_state,
+    save_checkpoint,
+)
+from gankit.errors import GankitError, NonFiniteLossError
+from gankit.models.base import Batch, GANModel
+
+DEFAULT_STEPS = 5000
+
+
+@dataclass
+class TrainConfig(Config):
+    batch_size: int = 64
+    steps: int | None = None  # total optimisation steps of the run (resume continues to it)
+    epochs: float | None = None  # alternative budget in passes over the data
+    minutes: float | None = None  # wall-clock budget of this invocation
+    seed: int = 0
+    device: str = "auto"  # auto (cuda > mps > cpu), cpu, cuda, cuda:1, mps
+    ema: float = 0.0  # decay of G's exponential moving average; 0 turns it off
+    amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16 + loss scaling)
+    channels_last: bool = True  # on CUDA
+    threads: int = 0  # CPU threads; 0 picks one per physical core
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    log_every: int = 50
+    grid_size: int = 64
+    progress: Literal["auto", "on", "off"] = "auto"
+
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            _, _, local = distributed.world_from_env()
+            return torch.device("cuda", local)
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GankitError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GankitError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
+    return device
+
+
+def default_threads() -> int:
+    # Measured on a 2-core machine: one thread per core is fastest; more oversubscribes.
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def rng_state(device: torch.device) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+class Trainer:
+    """Runs a model on a dataset for a budget, writing everything into `run_dir`."""
+
+    def __init__(
+        self,
+        model: GANModel,
+        dataset: ImageDataset,
+        config: TrainConfig,
+        run_dir: str | os.PathLike,
+        run_info: dict[str, Any] | None = None,
+        resume: bool = False,
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.device = pick_device(config.device)
+        self.rank, self.world = distributed.init(self.device)
+        torch.set_num_threads(config.threads or default_threads())
+        self.model = model
+        self.dataset = dataset
+        self.run_info = run_info or {}
+        self.resume = resume
+        spec = model.data_spec()
+        shape = tuple(dataset.images.shape[1:])
+        if shape != (spec.channels, spec.image_size, spec.image_size):
+            raise GankitError(
+                f"data {dataset.name} has images of shape {shape} but {model.name} expects "
+                f"{(spec.channels, spec.image_size, spec.image_size)}: load it with the model's image_size and channels"
+            )
+        if spec.needs_labels and dataset.labels is None:
+            raise GankitError(f"{model.name} needs class labels but {dataset.name} has none (put images in one subfolder per class)")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def _total_steps(self, sampler: BatchSampler) -> int:
+        c = self.config
+        budgets = []
+        if c.steps is not None:
+            budgets.append(c.steps)
+        if c.epochs is not None:
+            budgets.append(max(1, math.ceil(c.epochs * sampler.batches_per_epoch)))
+        if not budgets:
+            budgets.append(DEFAULT_STEPS if c.minutes is None else sys.maxsize)
+        return min(budgets)
+
+    def _setup_device(self) -> None:
+        model, c = self.model, self.config
+        model.to(self.device)
+        if self.device.type == "cuda":
+            if c.channels_last:
+                model.to(memory_format=torch.channels_last)
+            if c.amp:
+                bf16 = torch.cuda.is_bf16_supported()
+                model.amp.enabled = True
+                model.amp.dtype = torch.bfloat16 if bf16 else torch.float16
+                if not bf16:
+                    model.amp.scalers = {name: torch.amp.GradScaler("cuda") for name in model.optimizers}
+        if c.ema > 0:
+            model.enable_ema()
+        if self.world > 1:
+            distributed.broadcast_state(model)
+            model.grad_sync = distributed.all_reduce_mean
+        # Optimizer state tensors created before .to() would sit on the wrong device.
+        for opt in model.optimizers.values():
+            for state in opt.state.values():
+                for k, v in state.items():
+                    if isinstance(v, torch.Tensor) and k != "step":
+                        state[k] = v.to(self.device)
+
+    def state_dict(self, step: int, sampler: BatchSampler) -> dict[str, Any]:
+        return {
+            "step": step,
+            "optimizers": {k: opt.state_dict() for k, opt in self.model.optimizers.items()},
+            "scalers": {k: s.state_dict() for k, s in self.model.amp.scalers.items()},
+            "sampler": sampler.state_dict(),
+            "rng": rng_state(self.device),
+        }
+
+    def _load(self, sampler: BatchSampler) -> int:
+        ckpt = latest_checkpoint(self.run_dir)
+        if ckpt is None:
+            raise GankitError(f"{self.run_dir} has no checkpoint to resume from; start a new run instead")
+        weights = load_model_state(ckpt)
+        if any(k.startswith("ema.") for k in weights):
+            self.model.enable_ema()
+        self.model.load_state_dict(weights)
+        state = load_train_state(ckpt)
+        for k, opt in self.model.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        for k, s in self.model.amp.scalers.items():
+            if k in state["scalers"]:
+                s.load_state_dict(state["scalers"][k])
+        sampler.load_state_dict(state["sampler"])
+        set_rng_state(state["rng"], self.device)
+        return int(state["step"])
+
+    def _save(self, step: int, sampler: BatchSampler) -> None:
+        if self.is_main:
+            save_checkpoint(self.run_dir, step, self.model.state_dict(), self.state_dict(step, sampler))
+        distributed.barrier()
+
+    def _write_artifacts(self, step: int, log: RunLog, fixed_seed: int) -> None:
+        if not self.is_main:
+            return
+        n = self.config.grid_size
+        # Same noise every time: the grids form a time-lapse of one set of samples.
+        gen = torch.Generator(self.device).manual_seed(fixed_seed)
+        images = self.model.sample(n, labels=self.model.grid_labels(n), generator=gen)
+        save_grid(images, self.run_dir / "samples" / f"step-{step:08d}.png", nrow=self.model.grid_nrow(n))
+        save_grid(images, self.run_dir / "samples.png", nrow=self.model.grid_nrow(n))
+        log.plot(self.run_dir / "losses.png")
+
+    def fit(self) -> dict[str, Any]:
+        c = self.config
+        torch.manual_seed(c.seed + self.rank)
+        np.random.seed(c.seed + self.rank)
+        random.seed(c.seed + self.rank)
+        sampler = BatchSampler(self.dataset, c.batch_size, c.seed, self.rank, self.world)
+        self._setup_device()
+        sampler.to(self.device)
+        start = 0
+        if self.resume:
+            start = self._load(sampler)
+        elif self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "samples").mkdir(exist_ok=True)
+            info = {**self.run_info, "model": self.model.name, "model_config": self.model.config.to_dict(), "train": c.to_dict()}
+            atomic_write_text(self.run_dir / "config.json", json.dumps(info, indent=2))
+        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        total = self._total_steps(sampler)
+        log = RunLog(self.run_dir, resume_step=start) if self.is_main else None
+        fixed_seed = c.seed + 1_000_003
+        show = self.is_main and (c.progress == "on" or (c.progress == "auto" and sys.stderr.isatty()))
+        bar = tqdm(total=total if total != sys.maxsize else None, initial=start, disable=not show, dynamic_ncols=True, unit="step")
+        deadline = None if c.minutes is None else time.monotonic() + 60 * c.minutes
+        step, last_saved = start, start
+        sums: dict[str, float] = {}
+        count, t_interval = 0, time.perf_counter()
+        self.model.train()
+        try:
+            while step < total and (deadline is None or time.monotonic() < deadline):
+                images, labels = sampler.next()
+                losses = self.model.train_step(Batch(images, labels))
+                values = {k: float(v) for k, v in losses.items()}
+                bad = [k for k, v in values.items() if not math.isfinite(v)]
+                if bad:
+                    raise NonFiniteLossError(
+                        f"{bad[0]} became {values[bad[0]]} at step {step + 1}; training stopped and the last good "
+                        f"checkpoint (step {last_saved}) is kept in {self.run_dir}: lower the learning rate "
+                        f"(--set lr_d=... lr_g=...) and resume with --resume {self.run_dir}"
+                    )
+                if c.ema > 0:
+                    self.model.update_ema(min(c.ema, (1 + step) / (10 + step)))  # warm-up
+                step += 1
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                count += 1
+                bar.update(1)
+                if step % c.log_every == 0 or step == total:
+                    elapsed = time.perf_counter() - t_interval
+                    row = {"step": step, **{k: s / count for k, s in sums.items()}}
+                    row["perf/images_per_s"] = count * c.batch_size * self.world / max(elapsed, 1e-9)
+                    if log is not None:
+                        log.write(row)
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in row.items() if k.startswith("loss/")}
+                                    | {"img/s": f"{row['perf/images_per_s']:.0f}"})
+                    sums, count, t_interval = {}, 0, time.perf_counter()
+                if step % c.sample_every == 0:
+                    self._write_artifacts(step, log, fixed_seed)
+                if step % c.checkpoint_every == 0:
+                    self._save(step, sampler)
+                    last_saved = step
+        except NonFiniteLossError:
+            if log is not None:
+                log.write({"event": "nonfinite", "step": step + 1})
+                log.close()
+            bar.close()
+            raise
+        bar.close()
+        if step != last_saved or latest_checkpoint(self.run_dir) is None:
+            self._save(step, sampler)
+        if step % c.sample_every != 0:
+            self._write_artifacts(step, log, fixed_seed)
+        if log is not None:
+            log.close()
+        return {"run_dir": str(self.run_dir), "step": step, "total": total, "last": log.history[-1] if log and log.history else {}}

@@ -1,0 +1,173 @@
+"""The contract between a variant and the engine.
+
+A variant owns its networks, optimizers and objective (`train_step`); the engine owns the
+loop, devices, AMP, data parallelism, EMA, logging and checkpoints, and reaches the variant
+only through the methods below, never by its name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from gankit.config import Config
+from gankit.errors import GankitError
+
+
+@dataclass
+class Batch:
+    """One training batch, already on the model's device. Images are float in [-1, 1], NCHW."""
+
+    images: torch.Tensor  # (B, C, H, W)
+    labels: torch.Tensor | None = None  # (B,) int64
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a variant needs from the data: the engine checks batches against it."""
+
+    channels: int
+    image_size: int
+    needs_labels: bool = False
+
+
+@dataclass
+class AmpSettings:
+    """Mixed precision chosen by the engine; variants only call `autocast()` / `optimize()`."""
+
+    enabled: bool = False
+    dtype: torch.dtype = torch.float32
+    scalers: dict[str, torch.amp.GradScaler] = field(default_factory=dict)
+
+
+class GANModel(nn.Module):
+    """Base class of every registered variant."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[Config]]
+    paper: ClassVar[str]  # title
+    arxiv: ClassVar[str]  # id, e.g. "1406.2661"
+    task: ClassVar[str]  # generate | translate | enhance | adapt
+    data_needs: ClassVar[str]  # images | images+labels | paired | unpaired
+    # Submodules that get an exponential moving average when the engine enables EMA.
+    ema_targets: ClassVar[tuple[str, ...]] = ("generator",)
+
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.config = config
+        self.ema = nn.ModuleDict()
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.amp = AmpSettings()
+        # Set by the engine under data parallelism: averages gradients across processes.
+        self.grad_sync: Callable[[list[torch.Tensor]], None] | None = None
+
+    # ---- what a variant implements -------------------------------------------------------
+    def data_spec(self) -> DataSpec:
+        raise NotImplementedError
+
+    def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """One optimisation step on `batch`; returns detached scalar losses by stable name."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """`n` images in [-1, 1], NCHW, from the (EMA) generator in eval mode."""
+        raise NotImplementedError
+
+    def grid_labels(self, n: int) -> torch.Tensor | None:
+        """Labels for the training-time sample grid (class-conditional variants override)."""
+        return None
+
+    def grid_nrow(self, n: int) -> int | None:
+        """Images per row in sample grids; None means a square grid."""
+        return None
+
+    # ---- helpers for variants ------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def net(self, name: str) -> nn.Module:
+        """The network to *sample* with: its EMA copy when the engine keeps one."""
+        return self.ema[name] if name in self.ema else getattr(self, name)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if not self.amp.enabled:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp.dtype)
+
+    def optimize(self, loss: torch.Tensor, optimizer: str) -> None:
+        """Backward `loss` into the parameters of `optimizer` and take its step."""
+        opt = self.optimizers[optimizer]
+        opt.zero_grad(set_to_none=True)
+        scaler = self.amp.scalers.get(optimizer)
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+        if self.grad_sync is not None:
+            self.grad_sync([p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None])
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
+
+    @contextlib.contextmanager
+    def frozen(self, *modules: nn.Module) -> Iterator[None]:
+        """Skip weight gradients of `modules` (e.g. D during G's step); inputs still get them."""
+        saved = [(p, p.requires_grad) for m in modules for p in m.parameters()]
+        for p, _ in saved:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p, flag in saved:
+                p.requires_grad_(flag)
+
+    @contextlib.contextmanager
+    def eval_mode(self, *modules: nn.Module) -> Iterator[None]:
+        modes = [m.training for m in modules]
+        for m in modules:
+            m.eval()
+        try:
+            yield
+        finally:
+            for m, mode in zip(modules, modes):
+                m.train(mode)
+
+    def latent(self, n: int, dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Standard normal noise on the model's device, optionally from a fixed generator."""
+        if generator is not None and generator.device != self.device:
+            raise GankitError(f"generator is on {generator.device} but the model is on {self.device}")
+        return torch.randn(n, dim, device=self.device, generator=generator)
+
+    # ---- EMA, driven by the engine ---------------------------------------------------------
+    def enable_ema(self) -> None:
+        for name in self.ema_targets:
+            if name not in self.ema:
+                shadow = copy.deepcopy(getattr(self, name))
+                shadow.requires_grad_(False)
+                shadow.eval()
+                self.ema[name] = shadow
+
+    @torch.no_grad()
+    def update_ema(self, decay: float) -> None:
+        for name, shadow in self.ema.items():
+            live = getattr(self, name)
+            for s, p in zip(shadow.parameters(), live.parameters()):
+                s.lerp_(p, 1.0 - decay)
+            for s, b in zip(shadow.buffers(), live.buffers()):
+                s.copy_(b)
+
+    def extra_repr(self) -> str:
+        return f"config={self.config}"
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "paper": self.paper, "arxiv": self.arxiv, "task": self.task, "data": self.data_needs}

@@ -1,0 +1,14 @@
+"""Building blocks shared by variants (no variant names here)."""
+
+from gankit.nn.dcgan import DCGANDiscriminator, DCGANGenerator, check_dcgan_size
+from gankit.nn.init import dcgan_init
+from gankit.nn.mlp import MLPDiscriminator, MLPGenerator
+
+__all__ = [
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "check_dcgan_size",
+    "dcgan_init",
+]

@@ -1,0 +1,20 @@
+"""Sampling many images in batches, for the CLI and for metrics."""
+
+from __future__ import annotations
+
+import torch
+
+from gankit.models.base import GANModel
+
+
+def sample_many(
+    model: GANModel, n: int, batch_size: int = 500, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`n` samples on the CPU in [-1, 1] and their labels (for class-conditional models)."""
+    labels = model.grid_labels(n)
+    chunks = []
+    for start in range(0, n, batch_size):
+        size = min(batch_size, n - start)
+        part = None if labels is None else labels[start : start + size]
+        chunks.append(model.sample(size, labels=part, generator=generator).cpu())
+    return torch.cat(chunks), labels
