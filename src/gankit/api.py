@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from gankit.data import ImageDataset, load_data
+from gankit.engine import distributed
 from gankit.engine.checkpoint import latest_checkpoint, load_model_state
 from gankit.engine.trainer import TrainConfig, Trainer, pick_device
 from gankit.errors import GankitError
@@ -61,6 +62,7 @@ def train(
     preset: str | None = None,
     model_config: dict[str, Any] | None = None,
     data_dir: str | None = None,
+    max_images: int | None = None,
     **train_config: Any,
 ) -> Path:
     """Train `model` on `data` (a name like "mnist", a folder, or an `ImageDataset`); returns the run folder.
@@ -72,15 +74,24 @@ def train(
     is_folder = isinstance(data, str) and Path(data).is_dir()
     if is_folder:
         overrides = {**getattr(cls.config_class, "folder_defaults", {}), **overrides}
+    config = TrainConfig.from_dict(train_config)
+    torch.manual_seed(config.seed)  # the initial weights are part of what a seed reproduces
     net = create_model(model, preset=preset, **overrides)
     spec = net.data_spec()
     if isinstance(data, ImageDataset):
         dataset, source = data.fit(spec.image_size, spec.channels), data.name
     else:
         dataset, source = load_data(data, spec.image_size, spec.channels, data_dir=data_dir), data
-    config = TrainConfig.from_dict(train_config)
-    run_dir = new_run_dir(out, model, name)
-    info = {"data": {"source": source, "data_dir": data_dir, "n_images": len(dataset)}, "preset": preset}
+    if max_images is not None:
+        dataset = dataset.subset(max_images)
+    rank, world = distributed.init(pick_device(config.device))
+    run_dir = new_run_dir(out, model, name) if rank == 0 else None
+    if world > 1:  # every process must write to (and read from) rank 0's run folder
+        shared = [str(run_dir) if run_dir else None]
+        torch.distributed.broadcast_object_list(shared, src=0)
+        run_dir = Path(shared[0])
+    data_info = {"source": source, "data_dir": data_dir, "max_images": max_images, "n_images": len(dataset)}
+    info = {"data": data_info, "preset": preset}
     Trainer(net, dataset, config, run_dir, run_info=info).fit()
     return run_dir
 
@@ -94,6 +105,8 @@ def resume(run: str | os.PathLike, **train_overrides: Any) -> Path:
     spec = net.data_spec()
     data = info.get("data", {})
     dataset = load_data(data.get("source", "mnist"), spec.image_size, spec.channels, data_dir=data.get("data_dir"))
+    if data.get("max_images") is not None:
+        dataset = dataset.subset(data["max_images"])
     config = TrainConfig.from_dict({**info["train"], **train_overrides})
     info["train"] = config.to_dict()
     from gankit.engine.checkpoint import atomic_write_text

@@ -47,7 +47,10 @@ def cmd_train(args: argparse.Namespace) -> None:
             raise GankitError("name a model to train (see `gankit list`), or --resume RUN")
         model_config = dict(parse_override(s) for s in args.set or [])
         run = api.train(args.model, args.data, out=args.out, name=args.name, preset=args.preset,
-                        model_config=model_config, data_dir=args.data_dir, **overrides)
+                        model_config=model_config, data_dir=args.data_dir, max_images=args.max_images, **overrides)
+    from gankit.engine import distributed
+
+    distributed.shutdown()
     print(f"run written to {run}")
 
 
@@ -100,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("model", nargs="?", help="variant name, see `gankit list`")
     t.add_argument("--data", default="mnist", help="mnist (embedded), fashion-mnist, cifar10, or an image folder")
     t.add_argument("--data-dir", help="folder holding torchvision's dataset layout")
+    t.add_argument("--max-images", type=int, help="train on the first N images only (quick experiments)")
     t.add_argument("--preset", help="a named config preset of the variant (e.g. tiny, cpu)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model config value (repeatable)")
     t.add_argument("--out", default="runs", help="parent folder of run folders (default: runs)")

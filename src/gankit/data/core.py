@@ -79,6 +79,8 @@ class ImageDataset:
         return ImageDataset(fit_images(self.images, size, channels), self.labels, self.name, self.class_names)
 
     def subset(self, n: int) -> ImageDataset:
+        if n < 1:
+            raise GankitError(f"--max-images must be at least 1, got {n}")
         labels = None if self.labels is None else self.labels[:n]
         return ImageDataset(self.images[:n], labels, self.name, self.class_names)
 

@@ -36,6 +36,7 @@ class DataSpec:
     channels: int
     image_size: int
     needs_labels: bool = False
+    num_classes: int = 0  # > 0 when labels are used
 
 
 @dataclass
