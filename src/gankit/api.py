@@ -92,7 +92,7 @@ def train(
         run_dir = Path(shared[0])
     data_info = {"source": source, "data_dir": data_dir, "max_images": max_images, "n_images": len(dataset)}
     info = {"data": data_info, "preset": preset}
-    Trainer(net, dataset, config, run_dir, run_info=info).fit()
+    Trainer(net, dataset, config, run_dir, run_info=info, evaluator=make_evaluator(config, info, net)).fit()
     return run_dir
 
 
@@ -112,5 +112,26 @@ def resume(run: str | os.PathLike, **train_overrides: Any) -> Path:
     from gankit.engine.checkpoint import atomic_write_text
 
     atomic_write_text(run / "config.json", json.dumps(info, indent=2))
-    Trainer(net, dataset, config, run, run_info=info, resume=True).fit()
+    Trainer(net, dataset, config, run, run_info=info, resume=True, evaluator=make_evaluator(config, info, net)).fit()
     return run
+
+
+def make_evaluator(config: TrainConfig, info: dict[str, Any], model: GANModel):
+    """The in-training evaluation (`eval_every`): reference set and extractor built once."""
+    if not config.eval_every:
+        return None
+    from gankit.evaluation import default_extractor, evaluate_model, reference_set
+    from gankit.metrics import get_extractor
+
+    source = info.get("data", {}).get("source", "mnist")
+    if not isinstance(source, str):
+        raise GankitError("--eval-every needs data given by name or folder, not an in-memory dataset")
+    reference = reference_set(info, model, "test")
+    extractor = get_extractor(default_extractor(source))
+
+    def evaluator(m: GANModel) -> dict[str, float]:
+        extractor.to(m.device)
+        result = evaluate_model(m, info, config.eval_metrics, n=config.eval_n, extractor=extractor, reference=reference)
+        return result["metrics"]
+
+    return evaluator

@@ -1,4 +1,4 @@
-"""`gankit` command line: list | train | sample."""
+"""`gankit` command line: list | train | sample | eval."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from gankit.errors import GankitError
 
 def _train_overrides(args: argparse.Namespace) -> dict:
     keys = ("steps", "epochs", "minutes", "batch_size", "seed", "device", "ema", "sample_every",
-            "checkpoint_every", "log_every", "threads")
+            "checkpoint_every", "log_every", "threads", "eval_every", "eval_n")
     values = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if getattr(args, "amp", None) is not None:
         values["amp"] = args.amp == "on"
@@ -93,6 +93,50 @@ def cmd_sample(args: argparse.Namespace) -> None:
     print(f"wrote {args.n} samples to {out}")
 
 
+def cmd_eval(args: argparse.Namespace) -> None:
+    from gankit.evaluation import format_table
+
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    extractor_kwargs = {"weights": args.inception_weights} if args.inception_weights else None
+    if args.real or args.fake:
+        if not (args.real and args.fake) or args.run:
+            raise GankitError("compare two folders with --real DIR --fake DIR (and no run)")
+        from gankit.data import load_folder
+        from gankit.metrics import compare
+
+        extractor = args.extractor or "inception-v3"
+        size, channels = (28, 1) if extractor == "lenet-mnist" else (299, 3)
+        real = load_folder(args.real, size, channels).images
+        fake = load_folder(args.fake, size, channels).images
+        kwargs = extractor_kwargs if extractor == "inception-v3" else None
+        result = compare(real, fake, metrics, extractor=extractor, seed=args.seed, extractor_kwargs=kwargs)
+        result["protocol"].update(real=str(args.real), fake=str(args.fake))
+        print(format_table(result["metrics"]))
+        if args.json:
+            import json
+
+            from gankit.engine.checkpoint import atomic_write_text
+
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(Path(args.json), json.dumps(result, indent=2))
+        return
+    if not args.run:
+        raise GankitError("name a run folder to evaluate, or --real DIR --fake DIR")
+    from gankit import api
+    from gankit.evaluation import evaluate_model, write_report
+
+    model = api.load(args.run, device=args.device)
+    info = api.read_run_config(args.run)
+    result = evaluate_model(model, info, metrics, n=args.n, extractor=args.extractor, split=args.split,
+                            seed=args.seed, inception_weights=args.inception_weights)
+    path = write_report(args.run, result)
+    p = result["protocol"]
+    print(f"{model.name}: {p['n_fake']} generated vs {p['n_real']} real ({p['reference']}), "
+          f"extractor {p['extractor']} ({p['weights_hash']})")
+    print(format_table(result["metrics"]))
+    print(f"wrote {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gankit", description="Train, sample and evaluate GANs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int)
     t.add_argument("--log-every", type=int)
     t.add_argument("--threads", type=int, help="CPU threads (default: one per core)")
+    t.add_argument("--eval-every", type=int, help="evaluate FID every N steps into the log and plots (default off)")
+    t.add_argument("--eval-n", type=int, help="generated images per in-training evaluation (default 2000)")
     t.add_argument("--progress", choices=["auto", "on", "off"])
     t.set_defaults(func=cmd_train)
 
@@ -132,6 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=500)
     s.add_argument("--device", default="auto")
     s.set_defaults(func=cmd_sample)
+
+    e = sub.add_parser("eval", help="score a run (FID, KID, IS, precision/recall, density/coverage)")
+    e.add_argument("run", nargs="?", help="run folder")
+    e.add_argument("--metrics", default="fid,kid,is,pr,dc", help="comma list of fid, kid, is, pr, dc, label_acc")
+    e.add_argument("-n", type=int, default=10_000, help="generated images (default 10000)")
+    e.add_argument("--extractor", help="lenet-mnist (default for MNIST runs) or inception-v3")
+    e.add_argument("--inception-weights", metavar="FILE", help="pt_inception-2015-12-05 weights file, for offline use")
+    e.add_argument("--split", default="test", help="held-out split of a named dataset (default test)")
+    e.add_argument("--real", help="folder of real images (with --fake, compares two folders)")
+    e.add_argument("--fake", help="folder of generated images")
+    e.add_argument("--json", help="with --real/--fake: also write the result to this file")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default="auto")
+    e.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -49,6 +50,9 @@ class TrainConfig(Config):
     checkpoint_every: int = 1000
     log_every: int = 50
     grid_size: int = 64
+    eval_every: int = 0  # steps between in-training evaluations (0: off)
+    eval_n: int = 2000  # generated images per in-training evaluation
+    eval_metrics: tuple[str, ...] = ("fid",)
     progress: Literal["auto", "on", "off"] = "auto"
 
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -72,7 +76,8 @@ def pick_device(name: str) -> torch.device:
 
 
 def default_threads() -> int:
-    # Measured on a 2-core machine: one thread per core is fastest; more oversubscribes.
+    # Measured on an idle 2-core machine: 2 threads train `gan` 1.5x faster than 1. When
+    # other processes load the cores, fewer threads (--threads 1) avoid spin-wait stalls.
     return max(1, min(8, os.cpu_count() or 1))
 
 
@@ -106,6 +111,7 @@ class Trainer:
         run_dir: str | os.PathLike,
         run_info: dict[str, Any] | None = None,
         resume: bool = False,
+        evaluator: Callable[[GANModel], dict[str, float]] | None = None,
     ) -> None:
         self.config = config
         self.run_dir = Path(run_dir)
@@ -116,6 +122,7 @@ class Trainer:
         self.dataset = dataset
         self.run_info = run_info or {}
         self.resume = resume
+        self.evaluator = evaluator
         spec = model.data_spec()
         shape = tuple(dataset.images.shape[1:])
         if shape != (spec.channels, spec.image_size, spec.image_size):
@@ -265,6 +272,10 @@ class Trainer:
                     sums, count, t_interval = {}, 0, time.perf_counter()
                 if step % c.sample_every == 0:
                     self._write_artifacts(step, log, fixed_seed)
+                if c.eval_every and step % c.eval_every == 0 and self.evaluator is not None and log is not None:
+                    scores = self.evaluator(self.model)
+                    log.write({"step": step, **{f"eval/{k}": v for k, v in scores.items()}})
+                    bar.write(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
                 if step % c.checkpoint_every == 0:
                     self._save(step, sampler)
                     last_saved = step

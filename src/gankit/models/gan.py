@@ -19,7 +19,15 @@ from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
 from gankit.models.base import Batch, DataSpec, GANModel
-from gankit.nn import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, check_dcgan_size, dcgan_init
+from gankit.nn import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    check_dcgan_size,
+    dcgan_init,
+)
+from gankit.optim import adam
 from gankit.registry import register_model
 
 
@@ -63,9 +71,11 @@ class GAN(GANModel):
         super().__init__(config)
         self.generator, self.discriminator = self.build_networks(config)
         self.optimizers = {
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), config.lr_d, betas=config.betas),
-            "generator": torch.optim.Adam(self.generator.parameters(), config.lr_g, betas=config.betas),
+            "discriminator": adam(self.discriminator.parameters(), config.lr_d, config.betas),
+            "generator": adam(self.generator.parameters(), config.lr_g, config.betas),
         }
+        # Without BatchNorm, one D pass over real and fake together is exactly two passes, and faster.
+        self.joint_d_pass = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules())
 
     @staticmethod
     def build_networks(config: GANConfig) -> tuple[nn.Module, nn.Module]:
@@ -93,8 +103,10 @@ class GAN(GANModel):
         z = self.latent(real.shape[0], self.config.latent_dim)
         with self.autocast():
             fake = self.generator(z)
-            real_logits = self.discriminator(real)
-            fake_logits = self.discriminator(fake.detach())
+            if self.joint_d_pass:
+                real_logits, fake_logits = self.discriminator(torch.cat([real, fake.detach()])).split(real.shape[0])
+            else:  # BatchNorm statistics stay per batch, as in the paper
+                real_logits, fake_logits = self.discriminator(real), self.discriminator(fake.detach())
             loss_d = self.d_loss(real_logits, fake_logits)
         self.optimize(loss_d, "discriminator")
 

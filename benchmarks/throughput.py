@@ -1,0 +1,429 @@
+"""Training and sampling throughput of every registered model, beside the classic MNIST GAN script.
+
+For each model in `gankit.list_models()` (paper-default config, batch 64): train-step
+images/s through the engine's own data path (embedded MNIST in memory -> BatchSampler ->
+`model.train_step(Batch)`) and sampling images/s (`model.sample`). In the same run, as a
+baseline, the classic one-script PyTorch MNIST GAN (the PyTorch-GAN collection's
+`implementations/gan/gan.py`, rewritten here line by line): torchvision MNIST + PIL
+transforms + DataLoader, numpy noise, G step then D step. The ratio compares gankit's `gan`
+(the same nets and optimizers) with it. All are timed interleaved, in rounds of a few steps
+each, and rated by their median step, so that other work on shared cores skews them alike.
+
+    python benchmarks/throughput.py [--steps 50] [--warmup 3] [--models gan,dcgan] [--device auto]
+
+Writes `<out>/throughput.json` and `<out>/throughput.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import torch
+import torchvision
+from torch import nn
+
+import gankit
+from gankit.data import BatchSampler, load_data
+from gankit.data.idx import export_embedded_mnist
+from gankit.engine.checkpoint import atomic_write_text
+from gankit.engine.trainer import default_threads
+from gankit.errors import GankitError
+from gankit.models.base import Batch, GANModel
+
+BATCH = 64
+ROUND = 5  # train steps per model per turn of the interleaved timing
+BASELINE = "classic gan.py"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def setup_like_engine(model: GANModel, device: torch.device) -> None:
+    """The engine's defaults (Trainer._setup_device): channels_last and AMP on CUDA, no EMA."""
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+        bf16 = torch.cuda.is_bf16_supported()
+        model.amp.enabled = True
+        model.amp.dtype = torch.bfloat16 if bf16 else torch.float16
+        if not bf16:
+            model.amp.scalers = {name: torch.amp.GradScaler("cuda") for name in model.optimizers}
+
+
+@dataclass
+class Runner:
+    """A model ready to be timed: warm-up done, one train step and one sampling call as closures."""
+
+    step: Callable[[], object]
+    sample: Callable[[int], torch.Tensor]
+    info: dict[str, Any]
+    times: list[float] = field(default_factory=list)  # seconds of each timed train step
+
+
+def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> Runner:
+    torch.manual_seed(0)
+    model = gankit.create_model(name)
+    spec = model.data_spec()
+    dataset = load_data("mnist", spec.image_size, spec.channels, split="train")
+    if spec.needs_labels and dataset.labels is None:
+        raise GankitError(f"{name} needs labels but {dataset.name} has none")
+    sampler = BatchSampler(dataset, BATCH, seed=0).to(device)
+    setup_like_engine(model, device)
+    model.train()
+
+    def step() -> dict[str, float]:
+        images, labels = sampler.next()  # labels always travel, as in the engine
+        losses = model.train_step(Batch(images, labels))
+        return {k: float(v) for k, v in losses.items()}  # the engine reads every loss each step
+
+    for _ in range(args.warmup):
+        step()
+    info = {"params": sum(p.numel() for p in model.parameters()), "channels": spec.channels, "image_size": spec.image_size}
+    return Runner(step, lambda n: model.sample(n, labels=model.grid_labels(n)), info)
+
+
+def time_round_robin(runners: dict[str, Runner], device: torch.device, args: argparse.Namespace) -> dict[str, str]:
+    """Time every runner's steps in interleaved rounds; returns the error of each runner that failed.
+
+    The CPU cores may be shared with other work that comes and goes; interleaving rounds of
+    ROUND steps exposes every model (and the baseline) to the same conditions, and the median
+    step time that the results use ignores the slow outliers that remain.
+    """
+    errors: dict[str, str] = {}
+    active = dict(runners)
+    while active:
+        for name, r in list(active.items()):
+            try:
+                for _ in range(ROUND):
+                    t = time.perf_counter()
+                    r.step()
+                    sync(device)
+                    r.times.append(time.perf_counter() - t)
+                    if len(r.times) >= args.steps or sum(r.times) >= args.max_seconds:
+                        del active[name]  # done, or too slow to finish its steps in the budget
+                        break
+            except Exception as exc:  # any failure, future variants included: one row, not the benchmark
+                errors[name] = error_text(exc)
+                del active[name]
+    return errors
+
+
+def time_sampling(sample: Callable[[int], torch.Tensor], device: torch.device, batch: int, calls: int) -> float:
+    """Images/s of `sample(batch)`, from the median of `calls` timed calls after one warm-up call."""
+    sample(batch)
+    times = []
+    for _ in range(calls):
+        sync(device)
+        t = time.perf_counter()
+        sample(batch)
+        sync(device)
+        times.append(time.perf_counter() - t)
+    return batch / statistics.median(times)
+
+
+def summarize(r: Runner, device: torch.device, args: argparse.Namespace) -> dict[str, Any]:
+    median = statistics.median(r.times)
+    return {
+        **r.info,
+        "timed_steps": len(r.times),
+        "train_img_per_s": BATCH / median,
+        "train_img_per_s_mean": BATCH * len(r.times) / sum(r.times),
+        "train_ms_per_step_median": 1000 * median,
+        "sample_img_per_s": time_sampling(r.sample, device, args.sample_batch, args.sample_batches),
+    }
+
+
+# ---- the classic script, rewritten ------------------------------------------------------
+# Modern spellings replace `Variable` and `torch.cuda.FloatTensor` (both no-ops today), but
+# every step the script takes is kept: PIL transforms per image, numpy noise, D's weight
+# gradients during G's step, `.item()` for the per-batch print, and a PNG every 400 batches.
+
+LATENT, IMG_SHAPE = 100, (1, 28, 28)
+
+
+class ClassicGenerator(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+
+        def block(in_feat: int, out_feat: int, normalize: bool = True) -> list[nn.Module]:
+            layers: list[nn.Module] = [nn.Linear(in_feat, out_feat)]
+            if normalize:
+                layers.append(nn.BatchNorm1d(out_feat, 0.8))  # 0.8 lands in eps, as in the script
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            return layers
+
+        self.model = nn.Sequential(
+            *block(LATENT, 128, normalize=False),
+            *block(128, 256),
+            *block(256, 512),
+            *block(512, 1024),
+            nn.Linear(1024, int(np.prod(IMG_SHAPE))),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        img = self.model(z)
+        return img.view(img.size(0), *IMG_SHAPE)
+
+
+class ClassicDiscriminator(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.Linear(int(np.prod(IMG_SHAPE)), 512),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(512, 256),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(256, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        img_flat = img.view(img.size(0), -1)
+        return self.model(img_flat)
+
+
+def prepare_classic(root: Path, device: torch.device, log: TextIO, args: argparse.Namespace) -> Runner:
+    from torchvision import transforms
+    from torchvision.utils import save_image
+
+    torch.manual_seed(0)
+    np.random.seed(0)
+    generator, discriminator = ClassicGenerator().to(device), ClassicDiscriminator().to(device)
+    adversarial_loss = nn.BCELoss().to(device)
+    dataloader = torch.utils.data.DataLoader(
+        torchvision.datasets.MNIST(
+            str(root),
+            train=True,
+            download=False,
+            transform=transforms.Compose([transforms.Resize(28), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]),
+        ),
+        batch_size=BATCH,
+        shuffle=True,
+    )
+    optimizer_G = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optimizer_D = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    images_dir = root / "images"
+    images_dir.mkdir(exist_ok=True)
+    n_epochs = 200
+
+    def epochs() -> Iterator[tuple[int, int, torch.Tensor]]:  # the script's two loops, one step at a time
+        for epoch in range(n_epochs):
+            for i, (imgs, _) in enumerate(dataloader):
+                yield epoch, i, imgs
+
+    batches = epochs()
+
+    def step() -> None:
+        epoch, i, imgs = next(batches)
+        valid = torch.ones(imgs.size(0), 1, device=device)
+        fake = torch.zeros(imgs.size(0), 1, device=device)
+        real_imgs = imgs.to(device, torch.float32)
+
+        optimizer_G.zero_grad()
+        z = torch.tensor(np.random.normal(0, 1, (imgs.shape[0], LATENT)), dtype=torch.float32, device=device)
+        gen_imgs = generator(z)
+        g_loss = adversarial_loss(discriminator(gen_imgs), valid)
+        g_loss.backward()
+        optimizer_G.step()
+
+        optimizer_D.zero_grad()
+        real_loss = adversarial_loss(discriminator(real_imgs), valid)
+        fake_loss = adversarial_loss(discriminator(gen_imgs.detach()), fake)
+        d_loss = (real_loss + fake_loss) / 2
+        d_loss.backward()
+        optimizer_D.step()
+
+        print(
+            f"[Epoch {epoch}/{n_epochs}] [Batch {i}/{len(dataloader)}] [D loss: {d_loss.item():f}] [G loss: {g_loss.item():f}]",
+            file=log,  # the script prints every batch; here the cost that stays is the .item() calls
+        )
+        batches_done = epoch * len(dataloader) + i
+        if batches_done % 400 == 0:
+            save_image(gen_imgs.data[:25], images_dir / f"{batches_done}.png", nrow=5, normalize=True)
+
+    def sample(n: int) -> torch.Tensor:  # the script never calls eval(); sampling does, like gankit's
+        generator.eval()
+        with torch.no_grad():
+            return generator(torch.randn(n, LATENT, device=device))
+
+    for _ in range(args.warmup):
+        step()
+    info = {"params": sum(p.numel() for m in (generator, discriminator) for p in m.parameters()), "channels": 1, "image_size": 28}
+    return Runner(step, sample, info)
+
+
+# ---- driver -----------------------------------------------------------------------------
+
+def machine_info(device: torch.device) -> dict[str, Any]:
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = platform.processor() or platform.machine()
+        with contextlib.suppress(OSError):
+            name = next(
+                (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), name
+            )
+    return {"device": str(device), "device_name": name, "cpu_count": os.cpu_count(), "threads": torch.get_num_threads()}
+
+
+def load_average() -> float | None:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
+def error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def bench_device(device: torch.device, names: list[str], root: Path, log: TextIO, args: argparse.Namespace) -> dict[str, Any]:
+    prepares: dict[str, Callable[[], Runner]] = {name: partial(prepare_model, name, device, args) for name in names}
+    prepares[BASELINE] = partial(prepare_classic, root, device, log, args)
+    runners: dict[str, Runner] = {}
+    errors: dict[str, str] = {}
+    for name, prepare in prepares.items():
+        print(f"[{device}] preparing {name} ...", file=sys.stderr, flush=True)
+        try:
+            runners[name] = prepare()
+        except Exception as exc:  # any failure, future variants included: one row, not the benchmark
+            errors[name] = error_text(exc)
+    print(f"[{device}] timing train steps in rounds of {ROUND} ...", file=sys.stderr, flush=True)
+    errors.update(time_round_robin(runners, device, args))
+    rows: dict[str, dict[str, Any]] = {}
+    for name in prepares:
+        try:
+            rows[name] = {"error": errors[name]} if name in errors else summarize(runners[name], device, args)
+        except Exception as exc:  # sampling failed
+            rows[name] = {"error": error_text(exc)}
+    run = {"machine": machine_info(device), "models": rows, "baseline": rows.pop(BASELINE)}
+    gan, base = rows.get("gan", {}), run["baseline"]
+    if "train_img_per_s" in gan and "train_img_per_s" in base:
+        run["ratio"] = gan["train_img_per_s"] / base["train_img_per_s"]
+    return run
+
+
+def markdown(result: dict[str, Any]) -> str:
+    a = result["settings"]
+    lines = [
+        "# Throughput",
+        "",
+        f"{result['date']}; torch {result['torch']}, torchvision {result['torchvision']}, gankit {result['gankit']}; "
+        f"{result['cpu_count']} CPUs, 1-min load average {result['load_avg_1min_start']} at start, "
+        f"{result['load_avg_1min_end']} at end. Paper-default configs, batch {a['batch']}; gankit models read the "
+        f"embedded MNIST through the engine's BatchSampler. Train: {a['warmup']} warm-up steps, then up to "
+        f"{a['steps']} timed steps (at most {a['max_seconds']:g} s) per model, interleaved in rounds of {a['round']}; "
+        f"img/s = {a['batch']} / median step time (the mean-based figure beside it). Sampling: `sample({a['sample_batch']})`, "
+        f"median of {a['sample_batches']} calls.",
+        "",
+        "Baseline: the classic one-script PyTorch MNIST GAN (PyTorch-GAN `gan.py`: the same MLPs, torchvision "
+        "MNIST with PIL transforms per image, DataLoader with num_workers=0), timed in the same rounds.",
+        "",
+    ]
+    busy = result["load_avg_1min_start"] or 0  # at the end it includes this benchmark's own load
+    if busy > 0.5 and any(run["machine"]["device"] == "cpu" for run in result["runs"]):
+        lines += [
+            f"> **Warning**: other work was running on these {result['cpu_count']} CPUs (load average {busy} at start); "
+            "CPU timings with one thread per core suffer most from it. Rerun on an idle machine.",
+            "",
+        ]
+    for run in result["runs"]:
+        m = run["machine"]
+        lines += [
+            f"## {m['device']} ({m['device_name']}, {m['threads']} threads)",
+            "",
+            "| model | params | image | timed steps | train img/s | ms/step | train img/s (mean) | sample img/s | note |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---|",
+        ]
+        rows = [*run["models"].items(), (f"{BASELINE} (baseline)", run["baseline"])]
+        for name, row in rows:
+            if "error" in row:
+                lines.append(f"| {name} | | | | | | | | {row['error'].replace('|', '/')} |")
+                continue
+            c, size = row.get("channels", 1), row.get("image_size", 28)
+            lines.append(
+                f"| {name} | {row['params']:,} | {c}×{size}×{size} | {row['timed_steps']} | {row['train_img_per_s']:,.0f} "
+                f"| {row['train_ms_per_step_median']:.1f} | {row['train_img_per_s_mean']:,.0f} | {row['sample_img_per_s']:,.0f} | |"
+            )
+        ratio = run.get("ratio")
+        lines += ["", f"**gankit `gan` / classic script, train images/s: {ratio:.2f}x**" if ratio else
+                  "**ratio unavailable (gan or baseline failed)**", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=50, help="timed train steps per model (default 50)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed train steps first (default 3)")
+    p.add_argument("--max-seconds", type=float, default=30.0,
+                   help="stop timing a model's train steps early after this long (default 30)")
+    p.add_argument("--models", default="", help="comma-separated subset of `gankit list` (default: all)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CPU, and CUDA too when available")
+    p.add_argument("--sample-batch", type=int, default=500, help="images per model.sample call (default 500)")
+    p.add_argument("--sample-batches", type=int, default=4, help="timed sample calls (default 4)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0: the engine's default (one per core)")
+    p.add_argument("--out", type=Path, default=RESULTS, help=f"results folder (default {RESULTS})")
+    args = p.parse_args(argv)
+    if min(args.steps, args.sample_batch, args.sample_batches) < 1 or min(args.warmup, args.threads) < 0 or args.max_seconds <= 0:
+        p.error("--steps, --sample-batch, --sample-batches and --max-seconds must be positive, --warmup and --threads non-negative")
+
+    names = gankit.list_models()
+    if args.models:
+        wanted = [n.strip() for n in args.models.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            p.error(f"unknown model(s) {', '.join(unknown)}; registered: {', '.join(names)}")
+        names = wanted
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda but no CUDA GPU is available")
+    devices = [torch.device("cpu")] if args.device != "cuda" else []
+    if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
+        devices.append(torch.device("cuda"))
+
+    torch.set_num_threads(args.threads or default_threads())  # as the engine does
+    result: dict[str, Any] = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "gankit": gankit.__version__,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        # Other work on the machine skews CPU timings: the 1-minute load average says how much there was.
+        "load_avg_1min_start": load_average(),
+        "settings": {"batch": BATCH, "round": ROUND, "steps": args.steps, "warmup": args.warmup, "max_seconds": args.max_seconds,
+                     "sample_batch": args.sample_batch, "sample_batches": args.sample_batches},
+        "runs": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="gankit-bench-") as tmp, open(os.devnull, "w") as log:
+        root = Path(tmp)
+        export_embedded_mnist(root)  # torchvision's raw layout, so the classic script runs offline
+        for device in devices:
+            result["runs"].append(bench_device(device, names, root, log, args))
+
+    result["load_avg_1min_end"] = load_average()
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / "throughput.json", json.dumps(result, indent=2) + "\n")
+    text = markdown(result)
+    atomic_write_text(args.out / "throughput.md", text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

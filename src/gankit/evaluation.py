@@ -1,0 +1,95 @@
+"""Evaluate trained runs: the reference set, the extractor choice and the written report.
+
+Real reference images pass through the same path as the training data (fitted to the
+model's resolution and channels) before the extractor's own resize, so real and generated
+images are treated identically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gankit.data import load_data
+from gankit.engine.checkpoint import atomic_write_text
+from gankit.errors import GankitError
+from gankit.models.base import GANModel
+
+MNIST_LIKE = ("mnist", "fashion-mnist")
+
+
+def default_extractor(source: str) -> str:
+    # The MNIST classifier only means something on digits; elsewhere the standard network.
+    return "lenet-mnist" if source == "mnist" else "inception-v3"
+
+
+def reference_set(info: dict[str, Any], model: GANModel, split: str) -> tuple[torch.Tensor, tuple[str, ...]]:
+    """Held-out real images for a run's data (uint8, the model's size) and their cache key."""
+    data = info.get("data", {})
+    source = data.get("source", "mnist")
+    spec = model.data_spec()
+    if source in ("mnist", "fashion-mnist", "cifar10"):
+        ds = load_data(source, spec.image_size, spec.channels, split=split, data_dir=data.get("data_dir"))
+        key = (source, split, f"{spec.image_size}px", f"{spec.channels}ch")
+    else:  # a folder has no held-out split: compare against the training images themselves
+        ds = load_data(source, spec.image_size, spec.channels, data_dir=data.get("data_dir"))
+        key = (Path(source).name, "all", f"{spec.image_size}px", f"{spec.channels}ch", str(len(ds)))
+    return ds.images, key
+
+
+def model_sampler(model: GANModel, generator_seed: int = 0) -> Callable[..., torch.Tensor]:
+    """A `sample_fn(n, labels=None)` over `model` that draws fresh noise each call."""
+    gen = torch.Generator(model.device).manual_seed(generator_seed)
+
+    def sample_fn(n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        lab = None if labels is None else labels.to(model.device)
+        return model.sample(n, labels=lab, generator=gen)
+
+    return sample_fn
+
+
+def evaluate_model(
+    model: GANModel,
+    info: dict[str, Any],
+    metrics: Sequence[str] = ("fid", "kid", "is", "pr", "dc"),
+    n: int = 10_000,
+    extractor: str | Any | None = None,
+    split: str = "test",
+    seed: int = 0,
+    batch_size: int = 500,
+    inception_weights: str | None = None,
+    reference: tuple[torch.Tensor, tuple[str, ...]] | None = None,
+) -> dict[str, Any]:
+    from gankit.metrics import evaluate
+
+    source = info.get("data", {}).get("source", "mnist")
+    extractor = extractor or default_extractor(source)
+    kwargs = {"weights": inception_weights} if inception_weights and extractor == "inception-v3" else None
+    if "label_acc" in metrics and not model.data_spec().needs_labels:
+        raise GankitError(f"label_acc needs a class-conditional model; {model.name} does not take labels")
+    real, key = reference if reference is not None else reference_set(info, model, split)
+    was_training = model.training
+    model.eval()
+    try:
+        result = evaluate(model_sampler(model, seed), real, metrics, n=n, extractor=extractor, batch_size=batch_size,
+                          real_key=key, seed=seed, extractor_kwargs=kwargs)
+    finally:
+        model.train(was_training)
+    result["protocol"]["model"] = model.name
+    return result
+
+
+def write_report(run: str | os.PathLike, result: dict[str, Any]) -> Path:
+    path = Path(run) / "eval.json"
+    atomic_write_text(path, json.dumps(result, indent=2))
+    return path
+
+
+def format_table(metrics: dict[str, float]) -> str:
+    width = max(len(k) for k in metrics)
+    return "\n".join(f"{k.ljust(width)}  {v:.4f}" for k, v in metrics.items())
