@@ -8,9 +8,9 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -239,7 +239,7 @@ class Trainer:
         bar = tqdm(total=total if total != sys.maxsize else None, initial=start, disable=not show, dynamic_ncols=True, unit="step")
         deadline = None if c.minutes is None else time.monotonic() + 60 * c.minutes
         step, last_saved = start, start
-        sums: dict[str, float] = {}
+        sums: dict[str, tuple[float, int]] = {}
         count, t_interval = 0, time.perf_counter()
         self.model.train()
         try:
@@ -257,13 +257,14 @@ class Trainer:
                 if c.ema > 0:
                     self.model.update_ema(min(c.ema, (1 + step) / (10 + step)))  # warm-up
                 step += 1
-                for k, v in values.items():
-                    sums[k] = sums.get(k, 0.0) + v
+                for k, v in values.items():  # averaged per key: some losses appear only every n steps
+                    total_v, n_v = sums.get(k, (0.0, 0))
+                    sums[k] = (total_v + v, n_v + 1)
                 count += 1
                 bar.update(1)
                 if step % c.log_every == 0 or step == total:
                     elapsed = time.perf_counter() - t_interval
-                    row = {"step": step, **{k: s / count for k, s in sums.items()}}
+                    row = {"step": step, **{k: t / n for k, (t, n) in sums.items()}}
                     row["perf/images_per_s"] = count * c.batch_size * self.world / max(elapsed, 1e-9)
                     if log is not None:
                         log.write(row)

@@ -1,4 +1,8 @@
-"""Adversarial objectives written on logits (numerically stable through softplus)."""
+"""Adversarial objectives, written on D's raw outputs (logits or critic values).
+
+Sigmoid-based losses go through softplus, which is the stable form of log(sigmoid(.)):
+-log sigmoid(t) = softplus(-t) and -log(1 - sigmoid(t)) = softplus(t).
+"""
 
 import torch
 import torch.nn.functional as F
@@ -15,5 +19,59 @@ def g_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 def g_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
-    """G's original minimax loss log(1 - D(G(z))); saturates early in training."""
+    """G's original minimax loss log(1 - D(G(z))); saturates when D rejects fakes confidently."""
     return -F.softplus(fake_logits).mean()
+
+
+def d_least_squares(real_out: torch.Tensor, fake_out: torch.Tensor, a: float = 0.0, b: float = 1.0) -> torch.Tensor:
+    """LSGAN (arXiv 1611.04076, eq. 2): 1/2 E(D(x) - b)^2 + 1/2 E(D(G(z)) - a)^2."""
+    return 0.5 * ((real_out - b) ** 2).mean() + 0.5 * ((fake_out - a) ** 2).mean()
+
+
+def g_least_squares(fake_out: torch.Tensor, c: float = 1.0) -> torch.Tensor:
+    """LSGAN: 1/2 E(D(G(z)) - c)^2."""
+    return 0.5 * ((fake_out - c) ** 2).mean()
+
+
+def d_wasserstein(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+    """Critic loss E D(G(z)) - E D(x); its negation estimates the Wasserstein-1 distance."""
+    return fake_out.mean() - real_out.mean()
+
+
+def g_wasserstein(fake_out: torch.Tensor) -> torch.Tensor:
+    return -fake_out.mean()
+
+
+def d_hinge(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+    """Hinge loss (Lim & Ye, arXiv 1705.02894): E relu(1 - D(x)) + E relu(1 + D(G(z)))."""
+    return F.relu(1.0 - real_out).mean() + F.relu(1.0 + fake_out).mean()
+
+
+def g_hinge(fake_out: torch.Tensor) -> torch.Tensor:
+    return -fake_out.mean()
+
+
+def d_relativistic(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """RSGAN (Jolicoeur-Martineau, arXiv 1807.00734): -log sigmoid(C(x) - C(G(z))), paired."""
+    return F.softplus(-(real_logits - fake_logits)).mean()
+
+
+def g_relativistic(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return F.softplus(-(fake_logits - real_logits)).mean()
+
+
+def d_relativistic_average(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """RaSGAN: each sample is compared with the other set's mean logit."""
+    return (F.softplus(-(real_logits - fake_logits.mean())).mean()
+            + F.softplus(fake_logits - real_logits.mean()).mean())
+
+
+def g_relativistic_average(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return (F.softplus(-(fake_logits - real_logits.mean())).mean()
+            + F.softplus(real_logits - fake_logits.mean()).mean())
+
+
+def g_boundary_seeking(fake_logits: torch.Tensor) -> torch.Tensor:
+    """BGAN, continuous (arXiv 1702.08431, eq. 9): 1/2 (log D - log(1 - D))^2 = 1/2 logit^2,
+    pushing G(z) towards D's decision boundary where D = 1/2."""
+    return 0.5 * (fake_logits**2).mean()

@@ -31,6 +31,14 @@ from gankit.optim import adam
 from gankit.registry import register_model
 
 
+# Shared by the loss-family variants: the classic MLPs at 28x28 and a CPU-sized DCGAN at 32x32.
+LOSS_FAMILY_PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {"latent_dim": 8, "image_size": 8, "g_width": 4, "d_width": 4, "g_hidden": (16, 32), "d_hidden": (32, 16)},
+    "mlp": {"arch": "mlp", "image_size": 28, "latent_dim": 100},
+    "conv": {"arch": "dcgan", "image_size": 32, "g_width": 32, "d_width": 32},
+}
+
+
 @dataclass
 class GANConfig(Config):
     latent_dim: int = 100
@@ -41,9 +49,11 @@ class GANConfig(Config):
     d_hidden: tuple[int, ...] = (512, 256)  # mlp
     g_width: int = 64  # dcgan: channels of G's last hidden layer
     d_width: int = 64  # dcgan: channels of D's first layer
+    d_norm: Literal["batch", "none"] = "batch"  # dcgan: D's normalisation
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    n_critic: int = 1  # D steps per G step
 
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "tiny": {"latent_dim": 8, "image_size": 8, "g_hidden": (16, 32), "d_hidden": (32, 16)},
@@ -57,6 +67,8 @@ class GANConfig(Config):
             raise GankitError(f"channels must be 1 (gray) or 3 (RGB), got {self.channels}")
         if self.arch == "dcgan":
             check_dcgan_size(self.image_size)
+        if self.n_critic < 1:
+            raise GankitError(f"n_critic must be at least 1, got {self.n_critic}")
 
 
 @register_model("gan")
@@ -74,6 +86,7 @@ class GAN(GANModel):
             "discriminator": adam(self.discriminator.parameters(), config.lr_d, config.betas),
             "generator": adam(self.generator.parameters(), config.lr_g, config.betas),
         }
+        self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))  # drives n_critic; checkpointed
         # Without BatchNorm, one D pass over real and fake together is exactly two passes, and faster.
         self.joint_d_pass = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules())
 
@@ -83,7 +96,7 @@ class GAN(GANModel):
         if config.arch == "mlp":
             return MLPGenerator(config.latent_dim, config.g_hidden, shape), MLPDiscriminator(shape, config.d_hidden)
         g = DCGANGenerator(config.latent_dim, config.channels, config.image_size, config.g_width)
-        d = DCGANDiscriminator(config.channels, config.image_size, config.d_width)
+        d = DCGANDiscriminator(config.channels, config.image_size, config.d_width, norm=config.d_norm)
         dcgan_init(g)
         dcgan_init(d)
         return g, d
@@ -91,34 +104,48 @@ class GAN(GANModel):
     def data_spec(self) -> DataSpec:
         return DataSpec(channels=self.config.channels, image_size=self.config.image_size)
 
-    # The two losses are the only thing the loss-family variants change.
-    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        return d_bce(real_logits, fake_logits)
+    # ---- what the loss-family variants override --------------------------------------------
+    def d_loss(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+        return d_bce(real_out, fake_out)
 
-    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
-        return g_nonsaturating(fake_logits)
+    def g_loss(self, fake_out: torch.Tensor) -> torch.Tensor:
+        return g_nonsaturating(fake_out)
+
+    def d_penalties(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Weighted regularisers added to D's loss, by log name (e.g. `penalty/gp`)."""
+        return {}
+
+    def after_d_step(self) -> None:
+        """Runs after each D update (e.g. weight clipping)."""
+
+    def d_stats(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Extra logged scalars about D's outputs (D's probabilities for sigmoid losses)."""
+        return {"d/real": torch.sigmoid(real_out.float()).mean(), "d/fake": torch.sigmoid(fake_out.float()).mean()}
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         real = batch.images  # (B, C, H, W)
         z = self.latent(real.shape[0], self.config.latent_dim)
+        g_turn = int(self.d_steps) % self.config.n_critic == 0  # G steps once per n_critic D steps
+        with self.autocast(), torch.set_grad_enabled(g_turn):
+            fake = self.generator(z)  # G's graph is only kept when G steps after this D step
         with self.autocast():
-            fake = self.generator(z)
             if self.joint_d_pass:
-                real_logits, fake_logits = self.discriminator(torch.cat([real, fake.detach()])).split(real.shape[0])
+                real_out, fake_out = self.discriminator(torch.cat([real, fake.detach()])).split(real.shape[0])
             else:  # BatchNorm statistics stay per batch, as in the paper
-                real_logits, fake_logits = self.discriminator(real), self.discriminator(fake.detach())
-            loss_d = self.d_loss(real_logits, fake_logits)
-        self.optimize(loss_d, "discriminator")
-
-        with self.frozen(self.discriminator), self.autocast():
-            loss_g = self.g_loss(self.discriminator(fake))
-        self.optimize(loss_g, "generator")
-        return {
-            "loss/d": loss_d.detach(),
-            "loss/g": loss_g.detach(),
-            "d/real": torch.sigmoid(real_logits.detach().float()).mean(),
-            "d/fake": torch.sigmoid(fake_logits.detach().float()).mean(),
-        }
+                real_out, fake_out = self.discriminator(real), self.discriminator(fake.detach())
+            loss_d = self.d_loss(real_out, fake_out)
+            penalties = self.d_penalties(real, fake.detach())
+        self.optimize(loss_d + sum(penalties.values()), "discriminator")
+        self.after_d_step()
+        self.d_steps += 1
+        logs = {"loss/d": loss_d.detach(), **{k: v.detach() for k, v in penalties.items()},
+                **{k: v.detach() for k, v in self.d_stats(real_out.detach(), fake_out.detach()).items()}}
+        if g_turn:
+            with self.frozen(self.discriminator), self.autocast():
+                loss_g = self.g_loss(self.discriminator(fake))
+            self.optimize(loss_g, "generator")
+            logs["loss/g"] = loss_g.detach()
+        return logs
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
