@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -22,7 +23,7 @@ def _offline(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("GANKIT_OFFLINE", "1")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
     monkeypatch.setattr(socket.socket, "connect", _local_only_connect)
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     yield
 
 

@@ -42,8 +42,10 @@ def test_train_step_gives_finite_losses_and_gradients_everywhere(name):
     for n, p in trainable:
         assert p.grad is not None, f"{n} received no gradient"
         assert torch.isfinite(p.grad).all(), f"{n} has a non-finite gradient"
-    moved = [n for n, p in trainable if not torch.equal(p.detach(), before[n])]
-    assert len(moved) == len(trainable), f"not updated: {sorted(set(n for n, _ in trainable) - set(moved))}"
+    # A zero gradient can be exact (a critic's output bias cancels in E D(x) - E D(G(z))); any
+    # parameter with a non-zero gradient must have been stepped by its optimizer.
+    stuck = [n for n, p in trainable if p.grad.abs().sum() > 0 and torch.equal(p.detach(), before[n])]
+    assert not stuck, f"not updated: {stuck}"
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -30,7 +30,6 @@ from gankit.nn import (
 from gankit.optim import adam
 from gankit.registry import register_model
 
-
 # Shared by the loss-family variants: the classic MLPs at 28x28 and a CPU-sized DCGAN at 32x32.
 LOSS_FAMILY_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"latent_dim": 8, "image_size": 8, "g_width": 4, "d_width": 4, "g_hidden": (16, 32), "d_hidden": (32, 16)},
