@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from gankit.engine.checkpoint import atomic_write_bytes
 from gankit.errors import GankitError
 
 _UBYTE = 0x08
@@ -27,20 +28,11 @@ def _idx_bytes(array: torch.Tensor) -> bytes:
     return header + array.contiguous().numpy().tobytes()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def write_idx_images(path: str | os.PathLike, images: torch.Tensor) -> None:
     """Write uint8 images `(N, 1, H, W)` or `(N, H, W)` as an idx3-ubyte file."""
     if images.dtype != torch.uint8 or images.dim() not in (3, 4) or (images.dim() == 4 and images.shape[1] != 1):
         raise GankitError(f"IDX images must be uint8 (N, 1, H, W) or (N, H, W), got {images.dtype} {tuple(images.shape)}")
-    _atomic_write(Path(path), _idx_bytes(images.detach().cpu().reshape(images.shape[0], *images.shape[-2:])))
+    atomic_write_bytes(Path(path), _idx_bytes(images.detach().cpu().reshape(images.shape[0], *images.shape[-2:])))
 
 
 def write_idx_labels(path: str | os.PathLike, labels: torch.Tensor) -> None:
@@ -49,7 +41,7 @@ def write_idx_labels(path: str | os.PathLike, labels: torch.Tensor) -> None:
         raise GankitError(f"IDX labels must be integers of shape (N,), got {labels.dtype} {tuple(labels.shape)}")
     if labels.numel() and (labels.min() < 0 or labels.max() > 255):
         raise GankitError("IDX labels are stored as bytes: they must lie in 0..255")
-    _atomic_write(Path(path), _idx_bytes(labels.detach().cpu().to(torch.uint8)))
+    atomic_write_bytes(Path(path), _idx_bytes(labels.detach().cpu().to(torch.uint8)))
 
 
 def write_torchvision_mnist(
