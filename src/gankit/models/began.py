@@ -29,7 +29,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.models.base import Batch, DataSpec, GANModel
-from gankit.nn import DCGANGenerator, MLPGenerator, check_dcgan_size, dcgan_init
+from gankit.nn import build_generator, check_dcgan_size, dcgan_init
 from gankit.nn.autoencoder import ConvAutoEncoder, MLPAutoEncoder
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -101,11 +101,11 @@ class BEGAN(GANModel):
         shape = (config.channels, config.image_size, config.image_size)
         self.generator: nn.Module
         self.discriminator: nn.Module
+        self.generator = build_generator(config.arch, config.latent_dim, config.channels, config.image_size,
+                                         config.g_hidden, config.g_width)
         if config.arch == "mlp":
-            self.generator = MLPGenerator(config.latent_dim, config.g_hidden, shape)
             self.discriminator = MLPAutoEncoder(shape, config.ae_hidden, config.code_dim, norm=config.ae_norm)
         else:
-            self.generator = DCGANGenerator(config.latent_dim, config.channels, config.image_size, config.g_width)
             dcgan_init(self.generator)
             self.discriminator = ConvAutoEncoder(config.channels, config.image_size, config.ae_width, config.code_dim,
                                                  norm=config.ae_norm)

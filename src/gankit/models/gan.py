@@ -21,9 +21,8 @@ from gankit.losses import d_bce, g_nonsaturating
 from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.nn import (
     DCGANDiscriminator,
-    DCGANGenerator,
     MLPDiscriminator,
-    MLPGenerator,
+    build_generator,
     check_dcgan_size,
     dcgan_init,
 )
@@ -91,10 +90,10 @@ class GAN(GANModel):
 
     @staticmethod
     def build_networks(config: GANConfig) -> tuple[nn.Module, nn.Module]:
-        shape = (config.channels, config.image_size, config.image_size)
+        g = build_generator(config.arch, config.latent_dim, config.channels, config.image_size, config.g_hidden,
+                            config.g_width)
         if config.arch == "mlp":
-            return MLPGenerator(config.latent_dim, config.g_hidden, shape), MLPDiscriminator(shape, config.d_hidden)
-        g = DCGANGenerator(config.latent_dim, config.channels, config.image_size, config.g_width)
+            return g, MLPDiscriminator((config.channels, config.image_size, config.image_size), config.d_hidden)
         d = DCGANDiscriminator(config.channels, config.image_size, config.d_width, norm=config.d_norm)
         dcgan_init(g)
         dcgan_init(d)

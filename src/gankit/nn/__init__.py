@@ -2,6 +2,7 @@
 
 from gankit.nn.autoencoder import ConvAutoEncoder, MLPAutoEncoder
 from gankit.nn.dcgan import DCGANDiscriminator, DCGANGenerator, check_dcgan_size
+from gankit.nn.generators import build_generator
 from gankit.nn.init import dcgan_init
 from gankit.nn.mlp import MLPDiscriminator, MLPGenerator
 
@@ -12,6 +13,7 @@ __all__ = [
     "DCGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "build_generator",
     "check_dcgan_size",
     "dcgan_init",
 ]
