@@ -1,4 +1,4 @@
-"""`gankit` command line: list | train | sample | eval."""
+"""`gankit` command line: list | train | sample | eval | classify | encode."""
 
 from __future__ import annotations
 
@@ -67,11 +67,21 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if args.n < 1:
         raise GankitError("-n must be at least 1")
     gen = torch.Generator(model.device).manual_seed(args.seed)
-    images, labels = sample_many(model, args.n, batch_size=args.batch_size, generator=gen)
     out = Path(args.out)
+    if args.traverse:
+        if out.suffix.lower() not in ("", ".png"):
+            raise GankitError("--traverse writes PNG grids: give --out a folder or a .png name")
+        for name, (grid, nrow) in model.traversals(generator=gen).items():
+            path = (out / f"traverse-{name}.png") if out.suffix == "" else out.with_name(f"{out.stem}-{name}.png")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_grid(grid, path, nrow=nrow)
+            print(f"wrote {path}")
+        return
+    labels = _parse_labels(args.label, model, args.n) if args.label is not None else None
+    images, labels = sample_many(model, args.n, batch_size=args.batch_size, generator=gen, labels=labels)
     if out.suffix.lower() == ".png":
         out.parent.mkdir(parents=True, exist_ok=True)
-        save_grid(images, out, nrow=model.grid_nrow(args.n))
+        save_grid(images, out, nrow=model.grid_nrow(args.n) if args.label is None else None)
     elif out.suffix.lower() == ".npz":
         out.parent.mkdir(parents=True, exist_ok=True)
         arrays = {"images": to_uint8(images).permute(0, 2, 3, 1).numpy()}  # (N, H, W, C) uint8
@@ -93,10 +103,91 @@ def cmd_sample(args: argparse.Namespace) -> None:
     print(f"wrote {args.n} samples to {out}")
 
 
+def _parse_labels(text: str, model, n: int):
+    import torch
+
+    spec = model.data_spec()
+    if not spec.needs_labels or spec.labels_per_class:
+        raise GankitError(f"{model.name} does not generate by class: drop --label")
+    try:
+        wanted = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise GankitError(f"--label takes class numbers such as 7 or 1,2,3, got {text!r}") from None
+    bad = [v for v in wanted if not 0 <= v < spec.num_classes]
+    if not wanted or bad:
+        raise GankitError(f"--label {text}: classes are 0..{spec.num_classes - 1}")
+    return torch.tensor(wanted).repeat((n + len(wanted) - 1) // len(wanted))[:n]  # (n,) cycling the list
+
+
+def _models_with(method: str) -> str:
+    from gankit.models.base import GANModel
+    from gankit.registry import get_model_class, list_models
+
+    names = [m for m in list_models() if getattr(get_model_class(m), method) is not getattr(GANModel, method)]
+    return ", ".join(names) or "none yet"
+
+
+def _load_for(args: argparse.Namespace, method: str):
+    from gankit import api
+    from gankit.data.files import read_inputs
+    from gankit.models.base import GANModel
+
+    model = api.load(args.run, device=args.device)
+    if getattr(type(model), method) is getattr(GANModel, method):
+        raise GankitError(f"{model.name} has no `{method}`; variants that do: {_models_with(method)}")
+    spec = model.data_spec()
+    return model, read_inputs(args.images, spec.image_size, spec.channels)
+
+
+def cmd_classify(args: argparse.Namespace) -> None:
+    from gankit.metrics.probes import predict
+
+    model, inputs = _load_for(args, "classify")
+    logits = predict(model.classify, inputs.images, model.device, args.batch_size)  # (N, K)
+    pred = logits.argmax(1)
+    rows = ["image,class,confidence"] + [
+        f"{name},{int(c)},{float(p):.4f}" for name, c, p in zip(inputs.names, pred, logits.softmax(1).amax(1))
+    ]
+    if args.out:
+        from gankit.engine.checkpoint import atomic_write_text
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(Path(args.out), "\n".join(rows) + "\n")
+        print(f"wrote {len(pred)} predictions to {args.out}")
+    else:
+        print("\n".join(rows[: 1 + args.show]))
+        if len(pred) > args.show:
+            print(f"... {len(pred) - args.show} more (write them all with --out FILE.csv)")
+    if inputs.labels is not None:
+        print(f"accuracy {(pred == inputs.labels).float().mean().item():.4f} on {len(pred)} images "
+              "(labels from the subfolder names)")
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from gankit.metrics.probes import predict
+
+    model, inputs = _load_for(args, "encode")
+    codes = predict(model.encode, inputs.images, model.device, args.batch_size)  # (N, D)
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":
+        raise GankitError(f"--out {out}: codes are written to an .npz file")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {"codes": codes.numpy(), "names": np.array(inputs.names)}
+    if inputs.labels is not None:
+        arrays["labels"] = inputs.labels.numpy()
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, out)
+    print(f"wrote {tuple(codes.shape)} codes of {len(codes)} images to {out}")
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.evaluation import format_table
 
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    metrics = [m.strip() for m in (args.metrics or "fid,kid,is,pr,dc").split(",") if m.strip()]
     extractor_kwargs = {"weights": args.inception_weights} if args.inception_weights else None
     if args.real or args.fake:
         if not (args.real and args.fake) or args.run:
@@ -123,17 +214,26 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if not args.run:
         raise GankitError("name a run folder to evaluate, or --real DIR --fake DIR")
     from gankit import api
-    from gankit.evaluation import evaluate_model, write_report
+    from gankit.evaluation import evaluate_model, measure_capability, write_report
 
     model = api.load(args.run, device=args.device)
     info = api.read_run_config(args.run)
+    spec = model.data_spec()
+    if args.metrics is None and spec.needs_labels and not spec.labels_per_class:
+        metrics.append("label_acc")  # a class-conditional G is judged on drawing the class asked for
     result = evaluate_model(model, info, metrics, n=args.n, extractor=args.extractor, split=args.split,
                             seed=args.seed, inception_weights=args.inception_weights)
+    capability = {} if args.no_capability else measure_capability(model, info, args.split, baselines=args.baselines)
+    if capability:
+        result["capability"] = capability
     path = write_report(args.run, result)
     p = result["protocol"]
     print(f"{model.name}: {p['n_fake']} generated vs {p['n_real']} real ({p['reference']}), "
           f"extractor {p['extractor']} ({p['weights_hash']})")
     print(format_table(result["metrics"]))
+    if capability:
+        print(f"capability ({model.paper}, on the {args.split} split):")
+        print(format_table(capability))
     print(f"wrote {path}")
 
 
@@ -177,11 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--batch-size", type=int, default=500)
     s.add_argument("--device", default="auto")
+    s.add_argument("--label", help="class-conditional models: the class(es) to draw, e.g. 7 or 1,2,3 (cycled); "
+                   "default a class-per-row grid")
+    s.add_argument("--traverse", action="store_true", help="models with latent codes: write code-traversal grids")
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("eval", help="score a run (FID, KID, IS, precision/recall, density/coverage)")
     e.add_argument("run", nargs="?", help="run folder")
-    e.add_argument("--metrics", default="fid,kid,is,pr,dc", help="comma list of fid, kid, is, pr, dc, label_acc")
+    e.add_argument("--metrics", help="comma list of fid, kid, is, pr, dc, label_acc (default: the first five, "
+                   "plus label_acc for class-conditional models)")
     e.add_argument("-n", type=int, default=10_000, help="generated images (default 10000)")
     e.add_argument("--extractor", help="lenet-mnist (default for MNIST runs) or inception-v3")
     e.add_argument("--inception-weights", metavar="FILE", help="pt_inception-2015-12-05 weights file, for offline use")
@@ -191,7 +295,27 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", help="with --real/--fake: also write the result to this file")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="auto")
+    e.add_argument("--baselines", action="store_true",
+                   help="also measure what the capability is judged against (e.g. a classifier on the labels alone)")
+    e.add_argument("--no-capability", action="store_true", help="skip the variant's own capability measurement")
     e.set_defaults(func=cmd_eval)
+
+    c = sub.add_parser("classify", help="classify images with a trained run's classifier (e.g. sgan)")
+    c.add_argument("run", help="run folder")
+    c.add_argument("images", help="an image file, a folder (integer subfolder names count as labels) or an .npz")
+    c.add_argument("--out", help="write every prediction to this CSV file")
+    c.add_argument("--show", type=int, default=20, help="predictions printed without --out (default 20)")
+    c.add_argument("--batch-size", type=int, default=500)
+    c.add_argument("--device", default="auto")
+    c.set_defaults(func=cmd_classify)
+
+    n = sub.add_parser("encode", help="map images to latent codes with a trained run's encoder (e.g. aae, bigan)")
+    n.add_argument("run", help="run folder")
+    n.add_argument("images", help="an image file, a folder or an .npz")
+    n.add_argument("--out", required=True, help="codes.npz (arrays: codes, names, and labels when known)")
+    n.add_argument("--batch-size", type=int, default=500)
+    n.add_argument("--device", default="auto")
+    n.set_defaults(func=cmd_encode)
     return parser
 
 

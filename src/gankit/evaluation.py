@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from gankit.data import load_data
+from gankit.data import NAMED, labeled_indices, load_data
 from gankit.engine.checkpoint import atomic_write_text
 from gankit.errors import GankitError
-from gankit.models.base import GANModel
+from gankit.models.base import GANModel, HeldOut
 
 MNIST_LIKE = ("mnist", "fashion-mnist")
 
@@ -93,3 +93,38 @@ def write_report(run: str | os.PathLike, result: dict[str, Any]) -> Path:
 def format_table(metrics: dict[str, float]) -> str:
     width = max(len(k) for k in metrics)
     return "\n".join(f"{k.ljust(width)}  {v:.4f}" for k, v in metrics.items())
+
+
+def held_out(info: dict[str, Any], model: GANModel, split: str = "test") -> HeldOut:
+    """A run's training data and held-out split at the model's size, for `model.capability`."""
+    data = info.get("data", {})
+    source = data.get("source", "mnist")
+    spec = model.data_spec()
+    if source not in NAMED:
+        raise GankitError(f"capabilities are measured on a named dataset's held-out split; {source} is a folder")
+    train = load_data(source, spec.image_size, spec.channels, split="train", data_dir=data.get("data_dir"))
+    if data.get("max_images") is not None:
+        train = train.subset(data["max_images"])
+    test = load_data(source, spec.image_size, spec.channels, split=split, data_dir=data.get("data_dir"))
+    seed = int(info.get("train", {}).get("seed", 0))
+    labeled = labeled_indices(train.labels, spec.labels_per_class, seed) if spec.labels_per_class else None
+    return HeldOut(train=train, test=test, labeled_indices=labeled, seed=seed)
+
+
+def has_capability(model: GANModel) -> bool:
+    return type(model).capability is not GANModel.capability
+
+
+def measure_capability(model: GANModel, info: dict[str, Any], split: str = "test", baselines: bool = False) -> dict[str, float]:
+    """`model.capability` on the run's held-out data, in eval mode (empty for variants without one)."""
+    if not has_capability(model):
+        return {}
+    data = held_out(info, model, split)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.random.fork_rng(devices=list(range(torch.cuda.device_count()))):
+            torch.manual_seed(data.seed)
+            return {k: float(v) for k, v in model.capability(data, baselines=baselines).items()}
+    finally:
+        model.train(was_training)

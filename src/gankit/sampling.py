@@ -8,10 +8,15 @@ from gankit.models.base import GANModel
 
 
 def sample_many(
-    model: GANModel, n: int, batch_size: int = 500, generator: torch.Generator | None = None
+    model: GANModel,
+    n: int,
+    batch_size: int = 500,
+    generator: torch.Generator | None = None,
+    labels: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """`n` samples on the CPU in [-1, 1] and their labels (for class-conditional models)."""
-    labels = model.grid_labels(n)
+    """`n` samples on the CPU in [-1, 1] and their labels (for class-conditional models: the
+    given `labels` (n,), else the model's grid order)."""
+    labels = model.grid_labels(n) if labels is None else labels.to(model.device)
     chunks = []
     for start in range(0, n, batch_size):
         size = min(batch_size, n - start)

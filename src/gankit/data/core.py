@@ -85,6 +85,18 @@ class ImageDataset:
         return ImageDataset(self.images[:n], labels, self.name, self.class_names)
 
 
+def labeled_indices(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
+    """`per_class` indices of each class, drawn once from `seed` (the semi-supervised labelled set)."""
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    chosen = []
+    for c in labels.unique().tolist():
+        idx = order[labels[order] == c][:per_class]
+        if len(idx) < per_class:
+            raise GankitError(f"class {c} has only {len(idx)} images; --set labels_per_class={len(idx)} or fewer")
+        chosen.append(idx)
+    return torch.cat(chosen).sort().values
+
+
 class BatchSampler:
     """Shuffled epochs of fixed-size batches (last partial batch dropped), resumable exactly.
 

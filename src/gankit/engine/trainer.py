@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from gankit.config import Config
-from gankit.data.core import BatchSampler, ImageDataset
+from gankit.data.core import BatchSampler, ImageDataset, labeled_indices
 from gankit.engine import distributed
 from gankit.engine.artifacts import RunLog, save_grid
 from gankit.engine.checkpoint import (
@@ -174,14 +174,27 @@ class Trainer:
                     if isinstance(v, torch.Tensor) and k != "step":
                         state[k] = v.to(self.device)
 
+    def _labeled_sampler(self) -> BatchSampler | None:
+        """For semi-supervised variants: batches from the few labelled images, and only those."""
+        per_class = self.model.data_spec().labels_per_class
+        if not per_class:
+            return None
+        idx = labeled_indices(self.dataset.labels, per_class, self.config.seed)
+        labeled = ImageDataset(self.dataset.images[idx], self.dataset.labels[idx], f"{self.dataset.name}-labeled")
+        batch = min(self.config.batch_size, len(labeled) // self.world)
+        return BatchSampler(labeled, batch, self.config.seed + 1, self.rank, self.world)
+
     def state_dict(self, step: int, sampler: BatchSampler) -> dict[str, Any]:
-        return {
+        state = {
             "step": step,
             "optimizers": {k: opt.state_dict() for k, opt in self.model.optimizers.items()},
             "scalers": {k: s.state_dict() for k, s in self.model.amp.scalers.items()},
             "sampler": sampler.state_dict(),
             "rng": rng_state(self.device),
         }
+        if self.labeled_sampler is not None:
+            state["labeled_sampler"] = self.labeled_sampler.state_dict()
+        return state
 
     def _load(self, sampler: BatchSampler) -> int:
         ckpt = latest_checkpoint(self.run_dir)
@@ -198,6 +211,8 @@ class Trainer:
             if k in state["scalers"]:
                 s.load_state_dict(state["scalers"][k])
         sampler.load_state_dict(state["sampler"])
+        if self.labeled_sampler is not None:
+            self.labeled_sampler.load_state_dict(state["labeled_sampler"])
         set_rng_state(state["rng"], self.device)
         return int(state["step"])
 
@@ -223,8 +238,11 @@ class Trainer:
         np.random.seed(c.seed + self.rank)
         random.seed(c.seed + self.rank)
         sampler = BatchSampler(self.dataset, c.batch_size, c.seed, self.rank, self.world)
+        self.labeled_sampler = self._labeled_sampler()
         self._setup_device()
         sampler.to(self.device)
+        if self.labeled_sampler is not None:
+            self.labeled_sampler.to(self.device)
         start = 0
         if self.resume:
             start = self._load(sampler)
@@ -247,7 +265,11 @@ class Trainer:
         try:
             while step < total and (deadline is None or time.monotonic() < deadline):
                 images, labels = sampler.next()
-                losses = self.model.train_step(Batch(images, labels))
+                extra = {}
+                if self.labeled_sampler is not None:  # semi-supervised: the only labels the model sees
+                    labels = None
+                    extra["labeled_images"], extra["labeled_labels"] = self.labeled_sampler.next()
+                losses = self.model.train_step(Batch(images, labels, extra))
                 values = {k: float(v) for k, v in losses.items()}
                 bad = [k for k, v in values.items() if not math.isfinite(v)]
                 if bad:

@@ -37,6 +37,22 @@ class DataSpec:
     image_size: int
     needs_labels: bool = False
     num_classes: int = 0  # > 0 when labels are used
+    # > 0 makes training semi-supervised: the main batch comes without labels, and only this
+    # many labelled images per class (chosen once from the seed) ever reach the model, as
+    # Batch.extra["labeled_images"] (B', C, H, W) and Batch.extra["labeled_labels"] (B',).
+    labels_per_class: int = 0
+
+
+@dataclass
+class HeldOut:
+    """What `capability` may read: the run's training data and its held-out split at the model's
+    size (both with all labels, for probes and scoring only), and which training images were the
+    labelled ones in a semi-supervised run."""
+
+    train: Any  # gankit.data.ImageDataset
+    test: Any  # gankit.data.ImageDataset
+    labeled_indices: torch.Tensor | None = None  # (N_labeled,) into train
+    seed: int = 0
 
 
 @dataclass
@@ -59,6 +75,9 @@ class GANModel(nn.Module):
     data_needs: ClassVar[str]  # images | images+labels | paired | unpaired
     # Submodules that get an exponential moving average when the engine enables EMA.
     ema_targets: ClassVar[tuple[str, ...]] = ("generator",)
+    # How benchmarks/quality.py trains the full-budget proof of the variant's capability:
+    # TrainConfig fields plus optional "preset" and "model_config". Empty: quality only.
+    proof_recipe: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Config) -> None:
         super().__init__()
@@ -91,6 +110,24 @@ class GANModel(nn.Module):
     def grid_nrow(self, n: int) -> int | None:
         """Images per row in sample grids; None means a square grid."""
         return None
+
+    # ---- optional capabilities (override where the paper gives them) -----------------------
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits `(B, K)` of images `x` in [-1, 1], `(B, C, H, W)`."""
+        raise GankitError(f"{self.name} does not classify images")
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Codes `(B, D)` of images `x` in [-1, 1], `(B, C, H, W)`."""
+        raise GankitError(f"{self.name} has no encoder")
+
+    def traversals(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
+        """Latent-code traversal grids by name: `(images (N, C, H, W) in [-1, 1], images per row)`."""
+        raise GankitError(f"{self.name} has no latent codes to traverse")
+
+    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
+        """The paper's own claim, measured on held-out data (e.g. `acc/test`); `baselines` adds the
+        comparison the claim is judged against (e.g. the same classifier on the labels alone)."""
+        return {}
 
     # ---- helpers for variants ------------------------------------------------------------
     @property
