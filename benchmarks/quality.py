@@ -1,9 +1,14 @@
-"""Sample quality per variant at an equal wall-clock budget on the embedded MNIST.
+"""Sample quality per variant at an equal wall-clock budget, and each variant's own proof.
 
-Each registered variant trains for `--minutes` (its `cpu` preset where it has one, else its
-paper defaults), then its final weights are scored on 10,000 samples against the MNIST
-test split with the lenet-mnist extractor (not comparable with Inception FIDs in papers).
-Writes benchmarks/results/quality.{json,md,png}.
+Default mode: each registered variant trains for `--minutes` (its `cpu` preset where it has
+one, else its paper defaults), then its final weights are scored on 10,000 samples against
+the MNIST test split with the lenet-mnist extractor (not comparable with Inception FIDs in
+papers). Writes benchmarks/results/quality.{json,md,png}.
+
+`--proofs`: each variant with a `proof_recipe` trains at that full budget (every run and
+seed the recipe lists) and is measured on its paper's capability (`model.capability` with
+baselines) plus fid[lenet-mnist] (and label_acc for class-conditional generators). Writes
+benchmarks/results/proofs/<model>.json and sample grids, and rebuilds proofs.md from all of them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import torch
 import gankit
 from gankit.api import train
 from gankit.engine.checkpoint import atomic_write_bytes, atomic_write_text
-from gankit.evaluation import evaluate_model
+from gankit.evaluation import evaluate_model, measure_capability
 from gankit.registry import get_model_class
 
 METRICS = ("fid", "kid", "is", "pr", "dc")
@@ -63,16 +68,97 @@ def chart(rows: list[dict], path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def proof_runs(name: str, default_seed: int) -> list[dict]:
+    """The recipe's runs x seeds, each a dict of train() arguments plus its label."""
+    recipe = dict(get_model_class(name).proof_recipe)
+    runs, seeds = recipe.pop("runs", [{}]), recipe.pop("seeds", [default_seed])
+    out = []
+    for run in runs:
+        spec = {**recipe, **run, "model_config": {**recipe.get("model_config", {}), **run.get("model_config", {})}}
+        label = spec.pop("name", None)
+        for seed in seeds:
+            tag = "-".join(str(p) for p in (name, label, f"s{seed}" if len(seeds) > 1 else None) if p)
+            out.append({**spec, "seed": seed, "run": label, "tag": tag})
+    return out
+
+
+def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path) -> dict:
+    rows = []
+    for spec in proof_runs(name, seed):
+        spec = dict(spec)
+        tag, label, data = spec.pop("tag"), spec.pop("run"), spec.pop("data", "mnist")
+        print(f"{tag}: training ({', '.join(f'{k}={v}' for k, v in spec.items() if v)}) ...", flush=True)
+        start = time.perf_counter()
+        run = train(name, data, out=workdir, name=tag, preset=spec.pop("preset", None),
+                    model_config=spec.pop("model_config"), sample_every=10**9, checkpoint_every=10**9,
+                    log_every=100, **spec)
+        train_s = time.perf_counter() - start
+        model = gankit.load(run)
+        info = gankit.api.read_run_config(run)
+        data_spec = model.data_spec()
+        metrics = ["fid"] + (["label_acc"] if data_spec.needs_labels and not data_spec.labels_per_class else [])
+        quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"])
+        capability = measure_capability(model, info, baselines=True)
+        steps = json.loads((run / "log.jsonl").read_text().splitlines()[-1])["step"]
+        atomic_write_bytes(out / "proofs" / f"{tag}.png", (run / "samples.png").read_bytes())
+        row = {"model": name, "run": label, "seed": spec["seed"], "steps": steps, "train_seconds": round(train_s, 1),
+               "model_config": model.config.to_dict(), "preset": info.get("preset"),
+               "metrics": {**quality["metrics"], **capability}}
+        print(f"{tag}: {steps} steps in {train_s / 60:.1f} min: "
+              + ", ".join(f"{k} {v:.4f}" for k, v in row["metrics"].items()), flush=True)
+        rows.append(row)
+    return {"model": name, "paper": get_model_class(name).paper, "arxiv": get_model_class(name).arxiv,
+            "recipe": get_model_class(name).proof_recipe, "rows": rows,
+            "meta": {"n": n, "cpus": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+                     "date": time.strftime("%Y-%m-%d"),
+                     "command": f"python benchmarks/quality.py --proofs --models {name}"}}
+
+
+def write_proofs_md(out: Path) -> None:
+    lines = ["# Capability proofs", "",
+             "Each variant trained at its `proof_recipe` budget on the embedded MNIST, then measured on its "
+             "paper's own claim on the held-out test split (`baseline/...` keys: what the claim is judged "
+             "against). fid/label_acc use the lenet-mnist extractor on 10,000 samples. Reproduce a row with "
+             "the command under its table.", ""]
+    for path in sorted((out / "proofs").glob("*.json")):
+        result = json.loads(path.read_text())
+        keys = list(dict.fromkeys(k for r in result["rows"] for k in r["metrics"]))
+        lines += [f"## {result['model']}: {result['paper']} (arXiv {result['arxiv']})", "",
+                  "| run | seed | steps | minutes | " + " | ".join(keys) + " |",
+                  "|---|---:|---:|---:|" + "---:|" * len(keys)]
+        for r in result["rows"]:
+            cells = [f"{r['metrics'][k]:.4f}" if k in r["metrics"] else "" for k in keys]
+            lines.append(f"| {r['run'] or '-'} | {r['seed']} | {r['steps']} | {r['train_seconds'] / 60:.1f} | "
+                         + " | ".join(cells) + " |")
+        meta = result["meta"]
+        lines += ["", f"`{meta['command']}` ({meta['date']}, {meta['cpus']} CPUs, {meta['threads']} threads, "
+                  f"torch {meta['torch']})", ""]
+    atomic_write_text(out / "proofs.md", "\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=3.0, help="training budget per variant")
     parser.add_argument("--models", help="comma list (default: every registered variant)")
     parser.add_argument("-n", type=int, default=10_000, help="generated images per evaluation")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--proofs", action="store_true", help="train each variant's proof recipe and measure its capability")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    names = args.models.split(",") if args.models else gankit.list_models()
     out = Path(args.out)
+    if args.proofs:
+        names = args.models.split(",") if args.models else [m for m in gankit.list_models()
+                                                              if get_model_class(m).proof_recipe]
+        (out / "proofs").mkdir(parents=True, exist_ok=True)
+        for name in names:
+            if not get_model_class(name).proof_recipe:
+                raise SystemExit(f"{name} has no proof_recipe")
+            with tempfile.TemporaryDirectory() as workdir:
+                result = run_proof(name, args.n, args.seed, Path(workdir), out)
+            atomic_write_text(out / "proofs" / f"{name}.json", json.dumps(result, indent=2))
+            write_proofs_md(out)
+        return
+    names = args.models.split(",") if args.models else gankit.list_models()
     (out / "quality").mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
