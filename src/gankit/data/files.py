@@ -38,7 +38,7 @@ def read_image(path: str | os.PathLike, channels: int) -> torch.Tensor:
         raise GankitError(f"{path} does not exist") from None
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise GankitError(f"{path} is not an image gankit can read (use {', '.join(IMAGE_EXTENSIONS)})") from None
-    return torch.from_numpy(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1).copy())
+    return torch.from_numpy(np.ascontiguousarray(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)))
 
 
 def read_inputs(path: str | os.PathLike, size: int, channels: int) -> Inputs:
