@@ -33,7 +33,7 @@ def read_image(path: str | os.PathLike, channels: int) -> torch.Tensor:
     path = Path(path)
     try:
         with Image.open(path) as img:
-            arr = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+            arr = np.array(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)  # writable copy
     except FileNotFoundError:
         raise GankitError(f"{path} does not exist") from None
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
