@@ -44,6 +44,19 @@ def load(run: str | os.PathLike, device: str | torch.device = "cpu") -> GANModel
     return model.to(device).eval()
 
 
+def load_dataset(spec: Any, source: str, split: str = "train", data_dir: str | None = None,
+                 direction: str = "AtoB", augment: bool | None = None) -> Any:
+    """The data a model with `spec` trains or is evaluated on: one image set, or two domains."""
+    if spec.pairing != "none":
+        from gankit.data.pairs import load_two_domain
+
+        return load_two_domain(source, spec.image_size, spec.channels, spec.channels_b, split, direction,
+                               aligned=spec.pairing == "paired", augment=augment if split == "train" else False)
+    if direction != "AtoB":
+        raise GankitError("--direction applies to translation models only")
+    return load_data(source, spec.image_size, spec.channels, split=split, data_dir=data_dir)
+
+
 def new_run_dir(out: str | os.PathLike, model_name: str, name: str | None = None) -> Path:
     base = Path(out) / (name or f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     path, i = base, 1
@@ -63,11 +76,15 @@ def train(
     model_config: dict[str, Any] | None = None,
     data_dir: str | None = None,
     max_images: int | None = None,
+    direction: str = "AtoB",
+    augment: bool | None = None,
     **train_config: Any,
 ) -> Path:
     """Train `model` on `data` (a name like "mnist", a folder, or an `ImageDataset`); returns the run folder.
 
     `train_config` takes `TrainConfig` fields: steps, epochs, minutes, batch_size, seed, ema, ...
+    Translation data: `direction` AtoB or BtoA; `augment` (random jitter and mirroring) None
+    means on for folders and off for the embedded digit tasks.
     """
     cls = get_model_class(model)
     overrides = dict(model_config or {})
@@ -80,8 +97,10 @@ def train(
     spec = net.data_spec()
     if isinstance(data, ImageDataset):
         dataset, source = data.fit(spec.image_size, spec.channels), data.name
+    elif not isinstance(data, str):  # an in-memory TwoDomainDataset, used as given
+        dataset, source = data, data.name
     else:
-        dataset, source = load_data(data, spec.image_size, spec.channels, data_dir=data_dir), data
+        dataset, source = load_dataset(spec, data, "train", data_dir, direction, augment), data
     if max_images is not None:
         dataset = dataset.subset(max_images)
     rank, world = distributed.init(pick_device(config.device))
@@ -90,7 +109,8 @@ def train(
         shared = [str(run_dir) if run_dir else None]
         torch.distributed.broadcast_object_list(shared, src=0)
         run_dir = Path(shared[0])
-    data_info = {"source": source, "data_dir": data_dir, "max_images": max_images, "n_images": len(dataset)}
+    data_info = {"source": source, "data_dir": data_dir, "max_images": max_images, "n_images": len(dataset),
+                 "direction": direction, "augment": augment}
     info = {"data": data_info, "preset": preset}
     Trainer(net, dataset, config, run_dir, run_info=info, evaluator=make_evaluator(config, info, net)).fit()
     return run_dir
@@ -104,7 +124,8 @@ def resume(run: str | os.PathLike, **train_overrides: Any) -> Path:
     net = cls(cls.config_class.from_dict(info["model_config"]))
     spec = net.data_spec()
     data = info.get("data", {})
-    dataset = load_data(data.get("source", "mnist"), spec.image_size, spec.channels, data_dir=data.get("data_dir"))
+    dataset = load_dataset(spec, data.get("source", "mnist"), "train", data.get("data_dir"),
+                           data.get("direction", "AtoB"), data.get("augment"))
     if data.get("max_images") is not None:
         dataset = dataset.subset(data["max_images"])
     config = TrainConfig.from_dict({**info["train"], **train_overrides})

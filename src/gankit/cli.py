@@ -46,8 +46,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         if not args.model:
             raise GankitError("name a model to train (see `gankit list`), or --resume RUN")
         model_config = dict(parse_override(s) for s in args.set or [])
+        augment = None if args.augment is None else args.augment == "on"
         run = api.train(args.model, args.data, out=args.out, name=args.name, preset=args.preset,
-                        model_config=model_config, data_dir=args.data_dir, max_images=args.max_images, **overrides)
+                        model_config=model_config, data_dir=args.data_dir, max_images=args.max_images,
+                        direction=args.direction, augment=augment, **overrides)
     from gankit.engine import distributed
 
     distributed.shutdown()
@@ -245,9 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a variant (or --resume a run)")
     t.add_argument("model", nargs="?", help="variant name, see `gankit list`")
-    t.add_argument("--data", default="mnist", help="mnist (embedded), fashion-mnist, cifar10, or an image folder")
+    t.add_argument("--data", default="mnist", help="mnist (embedded), fashion-mnist, cifar10, or an image folder; "
+                   "translation: edges2digits, mnist-m (embedded), or a folder in the aligned or unaligned format")
     t.add_argument("--data-dir", help="folder holding torchvision's dataset layout")
     t.add_argument("--max-images", type=int, help="train on the first N images only (quick experiments)")
+    t.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="translation data: which side is the input")
+    t.add_argument("--augment", choices=["on", "off"],
+                   help="translation data: random jitter (load at 286/256 x size, random crop) and mirroring "
+                        "(default on for folders, off for the embedded digit tasks)")
     t.add_argument("--preset", help="a named config preset of the variant (e.g. tiny, cpu)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model config value (repeatable)")
     t.add_argument("--out", default="runs", help="parent folder of run folders (default: runs)")

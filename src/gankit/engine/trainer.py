@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from gankit.config import Config
 from gankit.data.core import BatchSampler, ImageDataset, labeled_indices
+from gankit.data.pairs import PairSampler, TwoDomainDataset
 from gankit.engine import distributed
 from gankit.engine.artifacts import RunLog, save_grid
 from gankit.engine.checkpoint import (
@@ -126,6 +127,9 @@ class Trainer:
         self.resume = resume
         self.evaluator = evaluator
         spec = model.data_spec()
+        if spec.pairing != "none" or isinstance(dataset, TwoDomainDataset):
+            self._check_two_domain(spec, dataset)
+            return
         shape = tuple(dataset.images.shape[1:])
         if shape != (spec.channels, spec.image_size, spec.image_size):
             raise GankitError(
@@ -134,6 +138,21 @@ class Trainer:
             )
         if spec.needs_labels and dataset.labels is None:
             raise GankitError(f"{model.name} needs class labels but {dataset.name} has none (put images in one subfolder per class)")
+
+    def _check_two_domain(self, spec: Any, dataset: Any) -> None:
+        name = self.model.name
+        if spec.pairing == "none":
+            raise GankitError(f"{name} learns from one set of images, but {dataset.name} has two domains: use a one-domain --data")
+        if not isinstance(dataset, TwoDomainDataset):
+            raise GankitError(f"{name} translates between two domains: give --data a translation dataset "
+                              "(edges2digits, mnist-m, or a folder in the aligned or unaligned format)")
+        if spec.pairing == "paired" and not dataset.aligned:
+            raise GankitError(f"{name} learns from aligned pairs but {dataset.name} has unaligned domains")
+        for side, ds, channels in (("A", dataset.a, spec.channels), ("B", dataset.b, spec.channels_b)):
+            c, h, w = ds.images.shape[1:]
+            if c != channels or h < spec.image_size or w < spec.image_size:
+                raise GankitError(f"domain {side} of {dataset.name} has images of shape {(c, h, w)} but {name} expects "
+                                  f"{channels} channels and at least {spec.image_size}x{spec.image_size}")
 
     @property
     def is_main(self) -> bool:
@@ -237,7 +256,11 @@ class Trainer:
         torch.manual_seed(c.seed + self.rank)
         np.random.seed(c.seed + self.rank)
         random.seed(c.seed + self.rank)
-        sampler = BatchSampler(self.dataset, c.batch_size, c.seed, self.rank, self.world)
+        if isinstance(self.dataset, TwoDomainDataset):
+            sampler = PairSampler(self.dataset, c.batch_size, c.seed, self.model.data_spec().image_size,
+                                  self.dataset.augment, self.rank, self.world)
+        else:
+            sampler = BatchSampler(self.dataset, c.batch_size, c.seed, self.rank, self.world)
         self.labeled_sampler = self._labeled_sampler()
         self._setup_device()
         sampler.to(self.device)
@@ -264,8 +287,12 @@ class Trainer:
         self.model.train()
         try:
             while step < total and (deadline is None or time.monotonic() < deadline):
-                images, labels = sampler.next()
                 extra = {}
+                if isinstance(sampler, PairSampler):
+                    images, extra["b"], labels = sampler.next()
+                    labels = labels if self.model.data_spec().needs_labels else None
+                else:
+                    images, labels = sampler.next()
                 if self.labeled_sampler is not None:  # semi-supervised: the only labels the model sees
                     labels = None
                     extra["labeled_images"], extra["labeled_labels"] = self.labeled_sampler.next()

@@ -41,6 +41,10 @@ class DataSpec:
     # many labelled images per class (chosen once from the seed) ever reach the model, as
     # Batch.extra["labeled_images"] (B', C, H, W) and Batch.extra["labeled_labels"] (B',).
     labels_per_class: int = 0
+    # Two-domain (translation) variants: "paired" needs aligned A/B pairs, "unpaired" takes two
+    # domains; the engine then gives domain A as Batch.images and domain B as Batch.extra["b"].
+    pairing: str = "none"  # none | paired | unpaired
+    channels_b: int = 0  # domain B's channels (two-domain variants)
 
 
 @dataclass
