@@ -91,7 +91,7 @@ def train(
     is_folder = isinstance(data, str) and Path(data).is_dir()
     if is_folder:
         overrides = {**getattr(cls.config_class, "folder_defaults", {}), **overrides}
-    config = TrainConfig.from_dict(train_config)
+    config = TrainConfig.from_dict({**cls.train_defaults, **train_config})
     torch.manual_seed(config.seed)  # the initial weights are part of what a seed reproduces
     net = create_model(model, preset=preset, **overrides)
     spec = net.data_spec()

@@ -1,4 +1,4 @@
-"""`gankit` command line: list | train | sample | eval | classify | encode."""
+"""`gankit` command line: list | train | sample | eval | classify | encode | translate."""
 
 from __future__ import annotations
 
@@ -186,6 +186,52 @@ def cmd_encode(args: argparse.Namespace) -> None:
     print(f"wrote {tuple(codes.shape)} codes of {len(codes)} images to {out}")
 
 
+def cmd_translate(args: argparse.Namespace) -> None:
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+
+    from gankit import api
+    from gankit.data import to_uint8
+    from gankit.data.files import read_image
+    from gankit.data.folder import IMAGE_EXTENSIONS, find_images
+    from gankit.models.base import GANModel
+
+    model = api.load(args.run, device=args.device)
+    if type(model).translate is GANModel.translate:
+        raise GankitError(f"{model.name} does not translate images; variants that do: {_models_with('translate')}")
+    spec = model.data_spec()
+    channels = spec.channels if args.direction == "AtoB" else spec.channels_b
+    source = Path(args.input)
+    if source.is_dir():
+        files = find_images(source)
+        if not files:
+            raise GankitError(f"no images found in {source} (looked recursively for {', '.join(IMAGE_EXTENSIONS)})")
+        names = [f.relative_to(source).with_suffix(".png") for f in files]
+    else:
+        files, names = [source], [Path(source.name).with_suffix(".png")]
+    out = Path(args.out)
+    multiple = model.size_multiple()
+    by_size: dict[tuple[int, int], list[int]] = {}
+    images = [read_image(f, channels) for f in files]  # (C, H, W) uint8 each, own sizes
+    for i, img in enumerate(images):
+        by_size.setdefault(tuple(img.shape[-2:]), []).append(i)
+    for (h, w), members in by_size.items():
+        ph, pw = -h % multiple, -w % multiple  # pad to the sides the network accepts, crop back after
+        for start in range(0, len(members), args.batch_size):
+            chunk = members[start : start + args.batch_size]
+            x = torch.stack([images[i] for i in chunk]).to(model.device).float() / 127.5 - 1  # (B, C, h, w)
+            if ph or pw:
+                x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+            with torch.no_grad():
+                y = model.translate(x, args.direction)[..., :h, :w]  # (B, C', h, w)
+            for i, px in zip(chunk, to_uint8(y).permute(0, 2, 3, 1).numpy()):
+                path = out / names[i]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(px[..., 0] if px.shape[-1] == 1 else px).save(path)
+    print(f"translated {len(files)} image(s) {args.direction} into {out}")
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.evaluation import format_table
 
@@ -315,6 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--batch-size", type=int, default=500)
     c.add_argument("--device", default="auto")
     c.set_defaults(func=cmd_classify)
+
+    tr = sub.add_parser("translate", help="translate an image or a folder with a trained translation run")
+    tr.add_argument("run", help="run folder")
+    tr.add_argument("input", help="an image file or a folder of images (any size; padded to what the network takes)")
+    tr.add_argument("--out", required=True, help="output folder (same relative names, as PNG)")
+    tr.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="BtoA for two-way models")
+    tr.add_argument("--batch-size", type=int, default=16)
+    tr.add_argument("--device", default="auto")
+    tr.set_defaults(func=cmd_translate)
 
     n = sub.add_parser("encode", help="map images to latent codes with a trained run's encoder (e.g. aae, bigan)")
     n.add_argument("run", help="run folder")

@@ -55,6 +55,9 @@ class TrainConfig(Config):
     eval_n: int = 2000  # generated images per in-training evaluation
     eval_metrics: tuple[str, ...] = ("fid",)
     progress: Literal["auto", "on", "off"] = "auto"
+    # > 0: learning rates stay constant for this fraction of the run, then fall linearly to 0
+    # (CycleGAN: 0.5, i.e. 100 epochs constant + 100 decaying).
+    lr_decay_from: float = 0.0
 
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
 
@@ -193,6 +196,15 @@ class Trainer:
                     if isinstance(v, torch.Tensor) and k != "step":
                         state[k] = v.to(self.device)
 
+    def _set_lr_factor(self, step: int, total: int) -> None:
+        """Stateless in the step, so a resumed run follows the same schedule."""
+        start = self.config.lr_decay_from * total
+        factor = 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(1.0, total - start))
+        for opt in self.model.optimizers.values():
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+                group["lr"] = group["initial_lr"] * factor
+
     def _labeled_sampler(self) -> BatchSampler | None:
         """For semi-supervised variants: batches from the few labelled images, and only those."""
         per_class = self.model.data_spec().labels_per_class
@@ -287,6 +299,8 @@ class Trainer:
         self.model.train()
         try:
             while step < total and (deadline is None or time.monotonic() < deadline):
+                if c.lr_decay_from > 0:
+                    self._set_lr_factor(step, total)
                 extra = {}
                 if isinstance(sampler, PairSampler):
                     images, extra["b"], labels = sampler.next()

@@ -82,6 +82,9 @@ class GANModel(nn.Module):
     # How benchmarks/quality.py trains the full-budget proof of the variant's capability:
     # TrainConfig fields plus optional "preset" and "model_config". Empty: quality only.
     proof_recipe: ClassVar[dict[str, Any]] = {}
+    # TrainConfig values this variant's paper uses (e.g. batch_size 1, lr_decay_from 0.5); the
+    # user's own values override them.
+    train_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Config) -> None:
         super().__init__()
@@ -123,6 +126,15 @@ class GANModel(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes `(B, D)` of images `x` in [-1, 1], `(B, C, H, W)`."""
         raise GankitError(f"{self.name} has no encoder")
+
+    def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """Images of the other domain `(B, C', H, W)` for inputs `(B, C, H, W)` in [-1, 1]; H and W
+        must be multiples of `size_multiple()` (the CLI pads to them)."""
+        raise GankitError(f"{self.name} does not translate images")
+
+    def size_multiple(self) -> int:
+        """Input sides `translate` accepts are multiples of this."""
+        return 1
 
     def traversals(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
         """Latent-code traversal grids by name: `(images (N, C, H, W) in [-1, 1], images per row)`."""
