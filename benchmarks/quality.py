@@ -97,7 +97,9 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path) -> dict:
         info = gankit.api.read_run_config(run)
         data_spec = model.data_spec()
         metrics = ["fid"] + (["label_acc"] if data_spec.needs_labels and not data_spec.labels_per_class else [])
-        quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"])
+        # Translation is scored against its targets inside its capability, not by sample FID.
+        quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"]) if data_spec.pairing == "none" \
+            else {"metrics": {}}
         capability = measure_capability(model, info, baselines=True)
         steps = json.loads((run / "log.jsonl").read_text().splitlines()[-1])["step"]
         atomic_write_bytes(out / "proofs" / f"{tag}.png", (run / "samples.png").read_bytes())

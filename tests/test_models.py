@@ -5,10 +5,15 @@ import torch
 
 import gankit
 from gankit.data import ImageDataset
+from gankit.data.pairs import TwoDomainDataset
 from gankit.engine import TrainConfig, Trainer
 from gankit.models.base import Batch
 
 MODELS = gankit.list_models()
+
+
+def out_channels(spec):
+    return spec.channels_b if spec.pairing != "none" else spec.channels
 
 
 def random_batch(model, n=8, seed=0):
@@ -16,6 +21,9 @@ def random_batch(model, n=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     images = torch.rand(n, spec.channels, spec.image_size, spec.image_size, generator=g) * 2 - 1
     labels = torch.randint(0, spec.num_classes, (n,), generator=g) if spec.needs_labels else None
+    if spec.pairing != "none":  # two domains: B rides in extra
+        b = torch.rand(n, spec.channels_b, spec.image_size, spec.image_size, generator=g) * 2 - 1
+        return Batch(images, labels, {"b": b})
     if spec.labels_per_class:  # semi-supervised: labels only on the separate labelled batch
         return Batch(images, None, {"labeled_images": images.flip(0), "labeled_labels": labels})
     return Batch(images, labels)
@@ -26,6 +34,9 @@ def random_dataset(model, n=16):
     g = torch.Generator().manual_seed(1)
     images = torch.randint(0, 256, (n, spec.channels, spec.image_size, spec.image_size), dtype=torch.uint8, generator=g)
     labels = torch.randint(0, max(spec.num_classes, 1), (n,), generator=g)
+    if spec.pairing != "none":
+        b = torch.randint(0, 256, (n, spec.channels_b, spec.image_size, spec.image_size), dtype=torch.uint8, generator=g)
+        return TwoDomainDataset(ImageDataset(images, labels), ImageDataset(b), spec.pairing == "paired", "random")
     return ImageDataset(images, labels, "random")
 
 
@@ -57,7 +68,7 @@ def test_sample_shape_range_and_determinism(name):
     spec = model.data_spec()
     a = model.sample(5, generator=torch.Generator().manual_seed(3))
     b = model.sample(5, generator=torch.Generator().manual_seed(3))
-    assert a.shape == (5, spec.channels, spec.image_size, spec.image_size)
+    assert a.shape == (5, out_channels(spec), spec.image_size, spec.image_size)
     assert a.dtype == torch.float32 and a.min() >= -1 and a.max() <= 1
     assert torch.equal(a, b), "the same generator seed must give the same samples"
     assert model.training, "sampling must leave the model in the mode it found it"

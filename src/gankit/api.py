@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 
-from gankit.data import ImageDataset, load_data
+from gankit.data import ImageDataset
+from gankit.data.sources import load_for_spec
 from gankit.engine import distributed
 from gankit.engine.checkpoint import latest_checkpoint, load_model_state
 from gankit.engine.trainer import TrainConfig, Trainer, pick_device
@@ -42,19 +43,6 @@ def load(run: str | os.PathLike, device: str | torch.device = "cpu") -> GANModel
     model.load_state_dict(weights)
     device = device if isinstance(device, torch.device) else pick_device(device)
     return model.to(device).eval()
-
-
-def load_dataset(spec: Any, source: str, split: str = "train", data_dir: str | None = None,
-                 direction: str = "AtoB", augment: bool | None = None) -> Any:
-    """The data a model with `spec` trains or is evaluated on: one image set, or two domains."""
-    if spec.pairing != "none":
-        from gankit.data.pairs import load_two_domain
-
-        return load_two_domain(source, spec.image_size, spec.channels, spec.channels_b, split, direction,
-                               aligned=spec.pairing == "paired", augment=augment if split == "train" else False)
-    if direction != "AtoB":
-        raise GankitError("--direction applies to translation models only")
-    return load_data(source, spec.image_size, spec.channels, split=split, data_dir=data_dir)
 
 
 def new_run_dir(out: str | os.PathLike, model_name: str, name: str | None = None) -> Path:
@@ -100,7 +88,7 @@ def train(
     elif not isinstance(data, str):  # an in-memory TwoDomainDataset, used as given
         dataset, source = data, data.name
     else:
-        dataset, source = load_dataset(spec, data, "train", data_dir, direction, augment), data
+        dataset, source = load_for_spec(spec, data, "train", data_dir, direction, augment), data
     if max_images is not None:
         dataset = dataset.subset(max_images)
     rank, world = distributed.init(pick_device(config.device))
@@ -124,7 +112,7 @@ def resume(run: str | os.PathLike, **train_overrides: Any) -> Path:
     net = cls(cls.config_class.from_dict(info["model_config"]))
     spec = net.data_spec()
     data = info.get("data", {})
-    dataset = load_dataset(spec, data.get("source", "mnist"), "train", data.get("data_dir"),
+    dataset = load_for_spec(spec, data.get("source", "mnist"), "train", data.get("data_dir"),
                            data.get("direction", "AtoB"), data.get("augment"))
     if data.get("max_images") is not None:
         dataset = dataset.subset(data["max_images"])

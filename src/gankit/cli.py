@@ -269,16 +269,23 @@ def cmd_eval(args: argparse.Namespace) -> None:
     spec = model.data_spec()
     if args.metrics is None and spec.needs_labels and not spec.labels_per_class:
         metrics.append("label_acc")  # a class-conditional G is judged on drawing the class asked for
-    result = evaluate_model(model, info, metrics, n=args.n, extractor=args.extractor, split=args.split,
-                            seed=args.seed, inception_weights=args.inception_weights)
+    if spec.pairing != "none":  # a translation is scored against its own targets, in its capability
+        if args.metrics or args.no_capability:
+            raise GankitError(f"{model.name} translates images: it is scored by its capability (e.g. PSNR, SSIM, "
+                              "label accuracy, realism), so drop --metrics and --no-capability")
+        result = {"metrics": {}, "protocol": {"model": model.name, "split": args.split}}
+    else:
+        result = evaluate_model(model, info, metrics, n=args.n, extractor=args.extractor, split=args.split,
+                                seed=args.seed, inception_weights=args.inception_weights)
     capability = {} if args.no_capability else measure_capability(model, info, args.split, baselines=args.baselines)
     if capability:
         result["capability"] = capability
     path = write_report(args.run, result)
     p = result["protocol"]
-    print(f"{model.name}: {p['n_fake']} generated vs {p['n_real']} real ({p['reference']}), "
-          f"extractor {p['extractor']} ({p['weights_hash']})")
-    print(format_table(result["metrics"]))
+    if result["metrics"]:
+        print(f"{model.name}: {p['n_fake']} generated vs {p['n_real']} real ({p['reference']}), "
+              f"extractor {p['extractor']} ({p['weights_hash']})")
+        print(format_table(result["metrics"]))
     if capability:
         print(f"capability ({model.paper}, on the {args.split} split):")
         print(format_table(capability))

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from gankit.data import NAMED, labeled_indices, load_data
+from gankit.data.sources import load_for_spec
 from gankit.engine.checkpoint import atomic_write_text
 from gankit.errors import GankitError
 from gankit.models.base import GANModel, HeldOut
@@ -100,12 +101,14 @@ def held_out(info: dict[str, Any], model: GANModel, split: str = "test") -> Held
     data = info.get("data", {})
     source = data.get("source", "mnist")
     spec = model.data_spec()
-    if source not in NAMED:
+    if source not in NAMED and spec.pairing == "none":
         raise GankitError(f"capabilities are measured on a named dataset's held-out split; {source} is a folder")
-    train = load_data(source, spec.image_size, spec.channels, split="train", data_dir=data.get("data_dir"))
+    # Held-out data is never jittered: the model's own size, centre crops.
+    load = lambda s: load_for_spec(spec, source, s, data.get("data_dir"), data.get("direction", "AtoB"), False)  # noqa: E731
+    train = load("train")
     if data.get("max_images") is not None:
         train = train.subset(data["max_images"])
-    test = load_data(source, spec.image_size, spec.channels, split=split, data_dir=data.get("data_dir"))
+    test = load(split)
     seed = int(info.get("train", {}).get("seed", 0))
     labeled = labeled_indices(train.labels, spec.labels_per_class, seed) if spec.labels_per_class else None
     return HeldOut(train=train, test=test, labeled_indices=labeled, seed=seed)

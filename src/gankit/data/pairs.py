@@ -223,7 +223,9 @@ def load_two_domain(
     else:
         root = Path(source)
         if not root.is_dir():
-            raise GankitError(f"--data {source!r} is neither a folder nor one of {', '.join(EMBEDDED)}")
+            raise GankitError(f"--data {source!r} is not two-domain data: translation models take "
+                              f"{', '.join(EMBEDDED)} or a folder in the aligned (train/ with A|B side by side) "
+                              "or unaligned (trainA/, trainB/) format")
         if (root / f"{split}A").is_dir() or (root / f"{split}B").is_dir():
             data = load_unaligned_folder(root, split, size, ca, cb)
         elif (root / split).is_dir() or aligned:

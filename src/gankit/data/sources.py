@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -76,3 +77,16 @@ def load_data(
     if not path.exists():
         raise GankitError(f"--data {source!r} is neither a folder nor one of {', '.join(NAMED)}")
     return load_folder(path, image_size, channels)
+
+
+def load_for_spec(spec: Any, source: str, split: str = "train", data_dir: str | None = None,
+                 direction: str = "AtoB", augment: bool | None = None) -> Any:
+    """The data a model with `spec` trains or is evaluated on: one image set, or two domains."""
+    if spec.pairing != "none":
+        from gankit.data.pairs import load_two_domain
+
+        return load_two_domain(source, spec.image_size, spec.channels, spec.channels_b, split, direction,
+                               aligned=spec.pairing == "paired", augment=augment if split == "train" else False)
+    if direction != "AtoB":
+        raise GankitError("--direction applies to translation models only")
+    return load_data(source, spec.image_size, spec.channels, split=split, data_dir=data_dir)

@@ -258,9 +258,9 @@ class Trainer:
         n = self.config.grid_size
         # Same noise every time: the grids form a time-lapse of one set of samples.
         gen = torch.Generator(self.device).manual_seed(fixed_seed)
-        images = self.model.sample(n, labels=self.model.grid_labels(n), generator=gen)
-        save_grid(images, self.run_dir / "samples" / f"step-{step:08d}.png", nrow=self.model.grid_nrow(n))
-        save_grid(images, self.run_dir / "samples.png", nrow=self.model.grid_nrow(n))
+        images, nrow = self.model.preview(n, generator=gen)
+        save_grid(images, self.run_dir / "samples" / f"step-{step:08d}.png", nrow=nrow)
+        save_grid(images, self.run_dir / "samples.png", nrow=nrow)
         log.plot(self.run_dir / "losses.png")
 
     def fit(self) -> dict[str, Any]:

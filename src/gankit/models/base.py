@@ -118,6 +118,11 @@ class GANModel(nn.Module):
         """Images per row in sample grids; None means a square grid."""
         return None
 
+    def preview(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int | None]:
+        """The training-time grid: `(images in [-1, 1], images per row)`. Translation variants show
+        input | output | target rows instead of plain samples."""
+        return self.sample(n, labels=self.grid_labels(n), generator=generator), self.grid_nrow(n)
+
     # ---- optional capabilities (override where the paper gives them) -----------------------
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits `(B, K)` of images `x` in [-1, 1], `(B, C, H, W)`."""
