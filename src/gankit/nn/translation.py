@@ -184,3 +184,26 @@ def unet_depth(image_size: int) -> int:
     if depth != int(depth) or depth < 2:
         raise GankitError(f"image_size {image_size} must be a power of two >= 4 for the U-Net")
     return int(depth)
+
+
+class ConvEncoderDecoder(nn.Module):
+    """DiscoGAN's generator: 4x4 stride-2 convs (BN, LeakyReLU 0.2) down `depth` times, then
+    transposed convs (BN, ReLU) back up, tanh; no skip connections (unlike the U-Net)."""
+
+    def __init__(self, in_channels: int, out_channels: int, depth: int = 4, width: int = 64, max_width: int = 512) -> None:
+        super().__init__()
+        widths = [min(width * 2**i, max_width) for i in range(depth)]
+        layers: list[nn.Module] = []
+        c = in_channels
+        for i, w in enumerate(widths):
+            layers += [nn.Conv2d(c, w, 4, 2, 1, bias=i == 0)] + ([nn.BatchNorm2d(w)] if i else []) + [nn.LeakyReLU(0.2, True)]
+            c = w
+        for w in reversed(widths[:-1]):
+            layers += [nn.ConvTranspose2d(c, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(True)]
+            c = w
+        layers += [nn.ConvTranspose2d(c, out_channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.size_multiple = 2**depth
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (B, out_channels, H, W)
