@@ -38,12 +38,13 @@ import torchvision
 from torch import nn
 
 import gankit
-from gankit.data import BatchSampler, load_data
+from gankit.data import BatchSampler, ImageDataset, load_data
 from gankit.data.idx import export_embedded_mnist
+from gankit.data.pairs import PairSampler, TwoDomainDataset
 from gankit.engine.checkpoint import atomic_write_text
 from gankit.engine.trainer import default_threads
-from gankit.errors import GankitError
 from gankit.models.base import Batch, GANModel
+from gankit.registry import get_model_class
 
 BATCH = 64
 ROUND = 5  # train steps per model per turn of the interleaved timing
@@ -82,21 +83,40 @@ def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> 
     torch.manual_seed(0)
     model = gankit.create_model(name)
     spec = model.data_spec()
-    dataset = load_data("mnist", spec.image_size, spec.channels, split="train")
-    if spec.needs_labels and dataset.labels is None:
-        raise GankitError(f"{name} needs labels but {dataset.name} has none")
-    sampler = BatchSampler(dataset, BATCH, seed=0).to(device)
+    batch = min(BATCH, type(model).train_defaults.get("batch_size", BATCH))  # e.g. CycleGAN's batch 1
+    if spec.pairing != "none":  # translation at the paper's size: random images, the engine's pair sampler
+        g = torch.Generator().manual_seed(0)
+        def domain(c: int) -> ImageDataset:
+            shape = (4 * batch, c, spec.image_size, spec.image_size)
+            return ImageDataset(torch.randint(0, 256, shape, dtype=torch.uint8, generator=g))
+        pairs = TwoDomainDataset(domain(spec.channels), domain(spec.channels_b), spec.pairing == "paired", "random")
+        pair_sampler = PairSampler(pairs, batch, 0, spec.image_size, augment=False).to(device)
+        next_batch = lambda: (lambda a, b, _: Batch(a, None, {"b": b}))(*pair_sampler.next())  # noqa: E731
+    else:
+        dataset = load_data("mnist", spec.image_size, spec.channels, split="train")
+        if spec.labels_per_class:
+            from gankit.data import labeled_indices
+            idx = labeled_indices(dataset.labels, spec.labels_per_class, 0)
+            labeled = BatchSampler(ImageDataset(dataset.images[idx], dataset.labels[idx]), min(batch, len(idx)), 1).to(device)
+        sampler = BatchSampler(dataset, batch, seed=0).to(device)
+
+        def next_batch() -> Batch:
+            images, labels = sampler.next()  # labels always travel, as in the engine
+            if spec.labels_per_class:  # semi-supervised: labels only on the small labelled batch
+                li, ll = labeled.next()
+                return Batch(images, None, {"labeled_images": li, "labeled_labels": ll})
+            return Batch(images, labels)
     setup_like_engine(model, device)
     model.train()
 
     def step() -> dict[str, float]:
-        images, labels = sampler.next()  # labels always travel, as in the engine
-        losses = model.train_step(Batch(images, labels))
+        losses = model.train_step(next_batch())
         return {k: float(v) for k, v in losses.items()}  # the engine reads every loss each step
 
     for _ in range(args.warmup):
         step()
-    info = {"params": sum(p.numel() for p in model.parameters()), "channels": spec.channels, "image_size": spec.image_size}
+    info = {"params": sum(p.numel() for p in model.parameters()), "channels": spec.channels, "image_size": spec.image_size,
+            "batch": batch}
     return Runner(step, lambda n: model.sample(n, labels=model.grid_labels(n)), info)
 
 
@@ -139,13 +159,36 @@ def time_sampling(sample: Callable[[int], torch.Tensor], device: torch.device, b
     return batch / statistics.median(times)
 
 
+TRANSLATE_SIZES = ((64, 8), (256, 2))  # (side, images per call)
+
+
+def time_translation(names: list[str], device: torch.device, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """`translate` images/s of every translation variant at 64x64 and 256x256 (paper widths,
+    eval mode, random inputs), median of a few calls after a warm-up call."""
+    rows = []
+    for name in names:
+        cls = get_model_class(name)
+        if cls.translate is GANModel.translate:
+            continue
+        for size, batch in TRANSLATE_SIZES:
+            try:
+                model = gankit.create_model(name, image_size=size).to(device).eval()
+                spec = model.data_spec()
+                x = torch.rand(batch, spec.channels, size, size, device=device) * 2 - 1
+                rate = time_sampling(lambda n, m=model, x=x: m.translate(x), device, batch, args.sample_batches)
+                rows.append({"model": name, "size": size, "batch": batch, "img_per_s": rate})
+            except Exception as exc:
+                rows.append({"model": name, "size": size, "batch": batch, "error": error_text(exc)})
+    return rows
+
+
 def summarize(r: Runner, device: torch.device, args: argparse.Namespace) -> dict[str, Any]:
     median = statistics.median(r.times)
     return {
         **r.info,
         "timed_steps": len(r.times),
-        "train_img_per_s": BATCH / median,
-        "train_img_per_s_mean": BATCH * len(r.times) / sum(r.times),
+        "train_img_per_s": r.info.get("batch", BATCH) / median,
+        "train_img_per_s_mean": r.info.get("batch", BATCH) * len(r.times) / sum(r.times),
         "train_ms_per_step_median": 1000 * median,
         "sample_img_per_s": time_sampling(r.sample, device, args.sample_batch, args.sample_batches),
     }
@@ -312,7 +355,9 @@ def bench_device(device: torch.device, names: list[str], root: Path, log: TextIO
             rows[name] = {"error": errors[name]} if name in errors else summarize(runners[name], device, args)
         except Exception as exc:  # sampling failed
             rows[name] = {"error": error_text(exc)}
-    run = {"machine": machine_info(device), "models": rows, "baseline": rows.pop(BASELINE)}
+    print(f"[{device}] timing translation ...", file=sys.stderr, flush=True)
+    run = {"machine": machine_info(device), "models": rows, "baseline": rows.pop(BASELINE),
+           "translation": time_translation(names, device, args)}
     gan, base = rows.get("gan", {}), run["baseline"]
     if "train_img_per_s" in gan and "train_img_per_s" in base:
         run["ratio"] = gan["train_img_per_s"] / base["train_img_per_s"]
@@ -326,7 +371,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"{result['date']}; torch {result['torch']}, torchvision {result['torchvision']}, gankit {result['gankit']}; "
         f"{result['cpu_count']} CPUs, 1-min load average {result['load_avg_1min_start']} at start, "
-        f"{result['load_avg_1min_end']} at end. Paper-default configs, batch {a['batch']}; gankit models read the "
+        f"{result['load_avg_1min_end']} at end. Paper-default configs, batch {a['batch']} (or the paper's smaller batch, "
+        "column `batch`; translation variants train on random images at their paper size); gankit models read the "
         f"embedded MNIST through the engine's BatchSampler. Train: {a['warmup']} warm-up steps, then up to "
         f"{a['steps']} timed steps (at most {a['max_seconds']:g} s) per model, interleaved in rounds of {a['round']}; "
         f"img/s = {a['batch']} / median step time (the mean-based figure beside it). Sampling: `sample({a['sample_batch']})`, "
@@ -348,19 +394,26 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [
             f"## {m['device']} ({m['device_name']}, {m['threads']} threads)",
             "",
-            "| model | params | image | timed steps | train img/s | ms/step | train img/s (mean) | sample img/s | note |",
-            "|---|---:|---|---:|---:|---:|---:|---:|---|",
+            "| model | params | image | batch | timed steps | train img/s | ms/step | train img/s (mean) | sample img/s | note |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
         ]
         rows = [*run["models"].items(), (f"{BASELINE} (baseline)", run["baseline"])]
         for name, row in rows:
             if "error" in row:
-                lines.append(f"| {name} | | | | | | | | {row['error'].replace('|', '/')} |")
+                lines.append(f"| {name} | | | | | | | | | {row['error'].replace('|', '/')} |")
                 continue
             c, size = row.get("channels", 1), row.get("image_size", 28)
             lines.append(
-                f"| {name} | {row['params']:,} | {c}×{size}×{size} | {row['timed_steps']} | {row['train_img_per_s']:,.0f} "
+                f"| {name} | {row['params']:,} | {c}×{size}×{size} | {row.get('batch', BATCH)} | {row['timed_steps']} "
+                f"| {row['train_img_per_s']:,.0f} "
                 f"| {row['train_ms_per_step_median']:.1f} | {row['train_img_per_s_mean']:,.0f} | {row['sample_img_per_s']:,.0f} | |"
             )
+        if run.get("translation"):
+            lines += ["", "Translation (`model.translate`, paper widths, eval mode, random inputs):", "",
+                      "| model | image | images per call | img/s |", "|---|---|---:|---:|"]
+            for t in run["translation"]:
+                rate = t["error"].replace("|", "/") if "error" in t else f"{t['img_per_s']:,.1f}"
+                lines.append(f"| {t['model']} | {t['size']}×{t['size']} | {t['batch']} | {rate} |")
         ratio = run.get("ratio")
         lines += ["", f"**gankit `gan` / classic script, train images/s: {ratio:.2f}x**" if ratio else
                   "**ratio unavailable (gan or baseline failed)**", ""]

@@ -1,8 +1,10 @@
 """Every variant registers itself on import: adding one is a file plus one line here."""
 
 from gankit.models import (  # noqa: F401
+    aae,
     began,
     bgan,
+    bigan,
     cyclegan,
     dcgan,
     discogan,
@@ -13,6 +15,7 @@ from gankit.models import (  # noqa: F401
     mmgan,
     nsgan,
     pix2pix,
+    sgan,
     wgan,
     wgan_gp,
 )
