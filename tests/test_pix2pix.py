@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from gankit.cli import main
+from gankit.evaluation import measure_capability
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +47,20 @@ def test_translate_errors_are_one_line(tiny_run, tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.startswith("gankit: error:") and message in err and "\n" not in err, err
+
+
+@pytest.mark.slow
+def test_pix2pix_learns_edges2digits(tmp_path):
+    """150 steps at batch 16 (`digits` preset, 2,400 pairs seen, ~30 s idle): held-out outputs are
+    read as the right digit by lenet-mnist. Measured (seed 0): label_acc 0.900, PSNR 16.8 dB, SSIM
+    0.489; the untrained U-Net scores label_acc 0.098, PSNR 6.6 dB, SSIM 0.006. The full-budget
+    numbers, with the L1-only ablation, are in benchmarks/results/proofs.md."""
+    import gankit
+    from gankit.api import read_run_config, train
+
+    run = train("pix2pix", "edges2digits", out=tmp_path, name="r", preset="digits", steps=150, batch_size=16,
+                seed=0, sample_every=10**6, checkpoint_every=10**6, log_every=50)
+    scores = measure_capability(gankit.load(run), read_run_config(run))
+    print(scores)
+    assert scores["label_acc/test"] >= 0.75, scores
+    assert scores["psnr/test"] >= 14.0 and scores["ssim/test"] >= 0.35, scores

@@ -11,6 +11,7 @@ from gankit.models import (  # noqa: F401
     dragan,
     dualgan,
     gan,
+    infogan,
     lsgan,
     mmgan,
     nsgan,
