@@ -2,9 +2,11 @@
 
 from gankit.models import (  # noqa: F401
     aae,
+    acgan,
     began,
     bgan,
     bigan,
+    cgan,
     cyclegan,
     dcgan,
     discogan,

@@ -9,8 +9,12 @@ generated images (1,000 per class).
 Deviations from the paper:
 - The classic GAN MLPs (LeakyReLU, BatchNorm in G) replace its maxout/dropout nets, and Adam
   2e-4 (0.5, 0.999) its SGD with momentum and decay: the tuned schedule is not published.
-- The `cpu` preset (the learning test and the proof) is a DCGAN-style conv net at 32x32, which
-  draws recognisable digits in a few thousand steps where the MLP needs far more.
+- The `cpu` preset (learning test, proof) is a DCGAN-style conv net at 32x32 (width 16), which
+  draws recognisable digits in a few thousand steps where the MLP needs far more (the MLP
+  was at label_acc 0.40 after 2,000 steps, the conv net at 0.64 after 1,000).
+Measured at width 16 (seed 0, 2,000 samples): label_acc 0.62 / 0.82 / 0.87 / 0.91 at 1k-4k
+steps, still rising but short of 97%; hence the proof recipe's width 32 (ACGAN: 0.885 vs 0.773
+at 1k steps), 3,000 steps.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class CGANConfig(Config):
 
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "tiny": {"latent_dim": 8, "image_size": 8, "g_hidden": (16, 32), "d_hidden": (32, 16)},
-        "cpu": {"arch": "dcgan", "image_size": 32, "g_width": 32, "d_width": 32},
+        "cpu": {"arch": "dcgan", "image_size": 32, "g_width": 16, "d_width": 16},
     }
     # Image folders with one subfolder per class; set num_classes to their number.
     folder_defaults: ClassVar[dict[str, Any]] = {"arch": "dcgan", "image_size": 64, "channels": 3}
@@ -72,7 +76,10 @@ class CGAN(GANModel):
     arxiv = "1411.1784"
     task = "generate"
     data_needs = "images+labels"
-    proof_recipe: ClassVar[dict[str, Any]] = {"preset": "cpu", "steps": 3000, "batch_size": 64}
+    # The in-training evaluations log the label-accuracy curve (2,000 samples every 1,000 steps).
+    proof_recipe: ClassVar[dict[str, Any]] = {"preset": "cpu", "model_config": {"g_width": 32, "d_width": 32},
+                                              "steps": 3000, "batch_size": 64, "eval_every": 1000,
+                                              "eval_n": 2000, "eval_metrics": ["label_acc"]}
 
     def __init__(self, config: CGANConfig) -> None:
         super().__init__(config)
