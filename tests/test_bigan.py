@@ -1,7 +1,8 @@
 """BiGAN: the encoder, the prior, the `encode` verb end to end and the capability's keys.
 
 No learning test yet: in CPU-sized runs (up to 3,000 steps, seed 0) E's codes did not beat an
-untrained E on the k-NN probe, and G(E(x)) kept the digit at chance (see the model's docstring).
+untrained E on the k-NN probe, and G(E(x)) kept the digit at chance (see the model's docstring
+for the diagnosis: D wins on images alone unless its lr is cut, and then learns no pairing).
 """
 
 import numpy as np
