@@ -14,7 +14,8 @@ Deviations from the paper:
 - Fake classes reuse the real batch's labels rather than a fresh draw from p(c): same class mix.
 Measured at width 16 (seed 0; 11 min under load): label_acc 0.77 / 0.85 / 0.89 / 0.92 / 0.94 at
 1k-5k steps (0.940 on 10,000), acc/test 0.968, fid[lenet-mnist] 93 (lenet on real test digits:
-0.992): short of 97%. Width 32 reaches 0.885 at 1k steps, hence the proof recipe (3,000 steps).
+0.992): short of 97%. Width 32 reaches 0.885 at 1k steps, hence the proof recipe (3,000 steps),
+which ended at 0.920 (acc/test 0.974, fid 65): also short of 97% (benchmarks/results/proofs.md).
 """
 
 from __future__ import annotations

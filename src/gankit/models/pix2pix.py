@@ -155,8 +155,8 @@ class Pix2Pix(GANModel):
         return torch.stack(row, 1).flatten(0, 1), 3  # rows of input | output | target
 
     def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """Held-out PSNR and SSIM of outputs vs targets; label accuracy of outputs when the task has
-        digit labels (edges2digits), judged by lenet-mnist."""
+        """Held-out PSNR and SSIM of outputs vs targets; for digit tasks (edges2digits) also the label
+        accuracy of outputs and their fid[lenet-mnist] against the real target digits."""
         from gankit.metrics.probes import digit_classes, predict
         from gankit.metrics.restoration import psnr, ssim
 
@@ -167,5 +167,11 @@ class Pix2Pix(GANModel):
         target = b.float() / 127.5 - 1
         result = {"psnr/test": psnr(out, target), "ssim/test": ssim(out, target)}
         if test.a.labels is not None and self.config.channels_b == 1:
+            from gankit.metrics import functional as M
+            from gankit.metrics.extractors import get_extractor
+
             result["label_acc/test"] = (digit_classes(out) == test.a.labels[:n]).float().mean().item()
+            # Realism of the outputs among real digits: what the adversarial term adds over L1's blur.
+            lenet = get_extractor("lenet-mnist").to(self.device)
+            result["fid_lenet/test"] = M.fid(lenet.features(b), lenet.features(out))
         return result
