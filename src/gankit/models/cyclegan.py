@@ -7,8 +7,11 @@ lambda 10), which rules out mappings that forget the input. Paper defaults: ResN
 256px, 6 at 128px), 70x70 PatchGAN, LSGAN loss, identity loss 0.5 * lambda, D trained on a pool
 of 50 past fakes with its loss halved, Adam 2e-4 betas (0.5, 0.999), batch 1, instance norm,
 lr constant for half the run then linear decay to 0.
-Deviation: the `digits` preset (MNIST <-> MNIST-M at 32px) uses batch 32 and no identity loss,
+Deviation: the `digits` preset (MNIST <-> MNIST-M at 32px) trains at batch 16 and has no identity loss,
 since the domains differ in channel count (1 vs 3), where an identity mapping is undefined.
+Proof (recipe below, seed 0, 9 min on 2 threads): MNIST-M -> MNIST keeps the digit for 89.7% of
+held-out images (lenet-mnist; untranslated: 50.8%), the A -> B -> A cycle for 98.1%; just short of
+the issue's 90% (benchmarks/results/proofs.md).
 
 `TwoWayTranslator` is the shared machinery of the two-way variants (DiscoGAN and DualGAN
 subclass it with their own networks, losses and optimizers).
@@ -203,7 +206,7 @@ class CycleGAN(TwoWayTranslator):
     paper = "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks"
     arxiv = "1703.10593"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1, "lr_decay_from": 0.5}
-    proof_recipe: ClassVar[dict[str, Any]] = {"data": "mnist-m", "preset": "digits", "batch_size": 32, "steps": 3000,
+    proof_recipe: ClassVar[dict[str, Any]] = {"data": "mnist-m", "preset": "digits", "batch_size": 16, "steps": 1500,
                                               "lr_decay_from": 0.5}
 
     def __init__(self, config: CycleGANConfig) -> None:
