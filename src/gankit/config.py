@@ -127,3 +127,10 @@ def parse_override(text: str) -> tuple[str, Any]:
     except json.JSONDecodeError:
         value = raw
     return key.strip(), value
+
+
+def check_channels(*values: int) -> None:
+    """Image configs take 1 (gray) or 3 (RGB) channels; anything else is a one-line error."""
+    for c in values:
+        if c not in (1, 3):
+            raise GankitError(f"channels must be 1 (gray) or 3 (RGB), got {c}")

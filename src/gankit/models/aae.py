@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit.config import Config
+from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
 from gankit.metrics.probes import accuracy, mmd_rbf, predict, random_shift, train_supervised
@@ -88,8 +88,7 @@ class AAEConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.channels not in (1, 3):
-            raise GankitError(f"channels must be 1 (gray) or 3 (RGB), got {self.channels}")
+        check_channels(self.channels)
         if self.latent_dim < 1 or self.num_classes < 2:
             raise GankitError(f"need latent_dim >= 1 and num_classes >= 2, got {self.latent_dim}, {self.num_classes}")
         if self.prior == "mixture" and self.latent_dim < 2:

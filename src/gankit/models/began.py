@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from gankit.config import Config
+from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.nn import build_generator, check_dcgan_size, dcgan_init
@@ -78,8 +78,7 @@ class BEGANConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.channels not in (1, 3):
-            raise GankitError(f"channels must be 1 (gray) or 3 (RGB), got {self.channels}")
+        check_channels(self.channels)
         if self.arch == "conv":
             check_dcgan_size(self.image_size)
         if not 0.0 < self.gamma <= 1.0:

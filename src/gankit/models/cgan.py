@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from gankit.config import Config
+from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
 from gankit.metrics.probes import digit_classes
@@ -62,8 +62,7 @@ class CGANConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.channels not in (1, 3):
-            raise GankitError(f"channels must be 1 (gray) or 3 (RGB), got {self.channels}")
+        check_channels(self.channels)
         if self.num_classes < 2:
             raise GankitError(f"num_classes must be at least 2, got {self.num_classes}")
         if self.arch == "dcgan":

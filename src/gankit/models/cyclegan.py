@@ -31,7 +31,7 @@ from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.losses import d_least_squares
 from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
-from gankit.nn.translation import ImagePool, PatchDiscriminator, ResnetGenerator
+from gankit.nn.translation import ExamplePairs, ImagePool, PatchDiscriminator, ResnetGenerator
 from gankit.optim import adam
 from gankit.registry import register_model
 
@@ -49,10 +49,7 @@ class TwoWayTranslator(GANModel):
     def __init__(self, config: Config) -> None:
         super().__init__(config)
         self.g_ab, self.g_ba, self.d_a, self.d_b = self.build_networks(config)
-        shape = (config.image_size, config.image_size)
-        self.register_buffer("example_a", torch.zeros(config.grid_examples, config.channels_a, *shape))
-        self.register_buffer("example_b", torch.zeros(config.grid_examples, config.channels_b, *shape))
-        self.register_buffer("examples_kept", torch.zeros((), dtype=torch.bool))
+        self.examples = ExamplePairs(config.grid_examples, config.channels_a, config.channels_b, config.image_size)
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
 
     # ---- what variants define ---------------------------------------------------------------
@@ -88,10 +85,7 @@ class TwoWayTranslator(GANModel):
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         a, b = batch.images, batch.extra["b"]  # (B, Ca, S, S), (B', Cb, S, S): unaligned
         c = self.config
-        if not bool(self.examples_kept):
-            k = min(len(a), len(b), c.grid_examples)
-            self.example_a[:k], self.example_b[:k] = a[:k].detach(), b[:k].detach()
-            self.examples_kept.fill_(True)
+        self.examples.keep(a, b)
         g_turn = int(self.d_steps) % getattr(c, "n_critic", 1) == 0
         logs: dict[str, torch.Tensor] = {}
         with self.autocast(), torch.set_grad_enabled(g_turn):
@@ -130,12 +124,11 @@ class TwoWayTranslator(GANModel):
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """Domain-B translations of the fixed example A inputs from the first training batch (cycled)."""
-        idx = torch.arange(n, device=self.example_a.device) % len(self.example_a)
-        return self.translate(self.example_a[idx], "AtoB")  # (n, Cb, S, S)
+        return self.translate(self.examples.cycled(n), "AtoB")  # (n, Cb, S, S)
 
     def preview(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int | None]:
         """Rows: a | G_ab(a) | G_ba(G_ab(a)) | b | G_ba(b) | G_ab(G_ba(b)), all shown in RGB."""
-        a, b = self.example_a, self.example_b
+        a, b = self.examples.a, self.examples.b
         ab = self.translate(a, "AtoB")
         ba = self.translate(b, "BtoA")
         cols = [a, ab, self.translate(ab, "BtoA"), b, ba, self.translate(ba, "AtoB")]

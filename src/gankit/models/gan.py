@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from gankit.config import Config
+from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
 from gankit.models.base import Batch, DataSpec, GANModel
@@ -61,8 +61,7 @@ class GANConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.channels not in (1, 3):
-            raise GankitError(f"channels must be 1 (gray) or 3 (RGB), got {self.channels}")
+        check_channels(self.channels)
         if self.arch == "dcgan":
             check_dcgan_size(self.image_size)
         if self.n_critic < 1:

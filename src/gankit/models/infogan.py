@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit.config import Config
+from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
 from gankit.metrics.probes import best_mapping_accuracy, digit_classes, predict
@@ -77,8 +77,7 @@ class InfoGANConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.channels not in (1, 3):
-            raise GankitError(f"channels must be 1 (gray) or 3 (RGB), got {self.channels}")
+        check_channels(self.channels)
         if self.arch == "dcgan":
             check_dcgan_size(self.image_size)
         if self.num_categories < 2:

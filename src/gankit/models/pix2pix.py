@@ -18,12 +18,12 @@ from typing import Any, ClassVar, Literal
 import torch
 import torch.nn.functional as F
 
-from gankit.config import Config
+from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
 from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
 from gankit.nn import dcgan_init
-from gankit.nn.translation import PatchDiscriminator, UNetGenerator, unet_depth
+from gankit.nn.translation import ExamplePairs, PatchDiscriminator, UNetGenerator, unet_depth
 from gankit.optim import adam
 from gankit.registry import register_model
 
@@ -55,9 +55,7 @@ class Pix2PixConfig(Config):
     def __post_init__(self) -> None:
         super().__post_init__()
         unet_depth(self.image_size)
-        for c in (self.channels_a, self.channels_b):
-            if c not in (1, 3):
-                raise GankitError(f"channels must be 1 (gray) or 3 (RGB), got {c}")
+        check_channels(self.channels_a, self.channels_b)
         if self.d_layers < 1:
             raise GankitError(f"d_layers must be at least 1, got {self.d_layers}")
 
@@ -89,10 +87,7 @@ class Pix2Pix(GANModel):
             self.optimizers["discriminator"] = adam(self.discriminator.parameters(), c.lr, c.betas)
         else:
             self.discriminator.requires_grad_(False)  # the L1-only ablation has no adversary
-        shape = (c.image_size, c.image_size)
-        self.register_buffer("example_a", torch.zeros(c.grid_examples, c.channels_a, *shape))
-        self.register_buffer("example_b", torch.zeros(c.grid_examples, c.channels_b, *shape))
-        self.register_buffer("examples_kept", torch.zeros((), dtype=torch.bool))
+        self.examples = ExamplePairs(c.grid_examples, c.channels_a, c.channels_b, c.image_size)
 
     def data_spec(self) -> DataSpec:
         c = self.config
@@ -103,10 +98,7 @@ class Pix2Pix(GANModel):
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         x, y = batch.images, batch.extra["b"]  # (B, Ca, S, S), (B, Cb, S, S)
-        if not bool(self.examples_kept):  # the grid follows the same inputs through training
-            k = min(len(x), self.config.grid_examples)
-            self.example_a[:k], self.example_b[:k] = x[:k].detach(), y[:k].detach()
-            self.examples_kept.fill_(True)
+        self.examples.keep(x, y)
         c = self.config
         with self.autocast():
             fake = self.generator(x)
@@ -144,14 +136,12 @@ class Pix2Pix(GANModel):
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """Translations of the fixed example inputs kept from the first training batch (cycled to n)."""
-        idx = torch.arange(n, device=self.example_a.device) % len(self.example_a)
-        return self.translate(self.example_a[idx])  # (n, Cb, S, S)
+        return self.translate(self.examples.cycled(n))  # (n, Cb, S, S)
 
     def preview(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int | None]:
-        k = len(self.example_a)
-        out = self.sample(k)
+        out = self.sample(len(self.examples.a))
         rgb = max(self.config.channels_a, self.config.channels_b) == 3
-        row = [t.expand(-1, 3, -1, -1) if rgb else t for t in (self.example_a, out, self.example_b)]
+        row = [t.expand(-1, 3, -1, -1) if rgb else t for t in (self.examples.a, out, self.examples.b)]
         return torch.stack(row, 1).flatten(0, 1), 3  # rows of input | output | target
 
     def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit.config import Config
+from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.metrics.extractors import to_signed_unit
 from gankit.metrics.probes import accuracy, predict, random_shift, train_supervised
@@ -74,8 +74,7 @@ class SGANConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.channels not in (1, 3):
-            raise GankitError(f"channels must be 1 (gray) or 3 (RGB), got {self.channels}")
+        check_channels(self.channels)
         if self.num_classes < 2:
             raise GankitError(f"num_classes must be at least 2, got {self.num_classes}")
         if self.labels_per_class < 1:

@@ -207,3 +207,26 @@ class ConvEncoderDecoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)  # (B, out_channels, H, W)
+
+
+class ExamplePairs(nn.Module):
+    """A few inputs (domain A) and targets (domain B) kept from the first training batch, so the
+    sample grids follow the same images through training. Buffers: checkpointed with the model."""
+
+    def __init__(self, n: int, channels_a: int, channels_b: int, size: int) -> None:
+        super().__init__()
+        self.register_buffer("a", torch.zeros(n, channels_a, size, size))
+        self.register_buffer("b", torch.zeros(n, channels_b, size, size))
+        self.register_buffer("kept", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def keep(self, a: torch.Tensor, b: torch.Tensor) -> None:
+        """Store the first images of `a` and `b` once; later calls do nothing."""
+        if not bool(self.kept):
+            k = min(len(a), len(b), len(self.a))
+            self.a[:k], self.b[:k] = a[:k], b[:k]
+            self.kept.fill_(True)
+
+    def cycled(self, n: int) -> torch.Tensor:
+        """`n` inputs, repeating the kept ones: (n, Ca, S, S)."""
+        return self.a[torch.arange(n, device=self.a.device) % len(self.a)]
