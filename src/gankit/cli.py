@@ -1,4 +1,4 @@
-"""`gankit` command line: list | train | sample | eval | classify | encode | translate."""
+"""`gankit` command line: list | train | sample | eval | classify | encode | translate | inpaint."""
 
 from __future__ import annotations
 
@@ -232,6 +232,65 @@ def cmd_translate(args: argparse.Namespace) -> None:
     print(f"translated {len(files)} image(s) {args.direction} into {out}")
 
 
+def cmd_inpaint(args: argparse.Namespace) -> None:
+    import torch
+    from PIL import Image
+
+    from gankit import api
+    from gankit.data import to_uint8
+    from gankit.data.files import read_image
+    from gankit.data.folder import IMAGE_EXTENSIONS, find_images
+    from gankit.data.masks import Box, box_masks, check_box, hole_bbox, parse_box, read_mask, window_around
+
+    if args.box and args.mask:
+        raise GankitError("give the hole either as --box x,y,w,h or as --mask MASK.png, not both")
+    model = api.load(args.run, device=args.device)
+    if not callable(getattr(model, "inpaint", None)):  # not (yet) a GANModel method: look for it by attribute
+        from gankit.registry import get_model_class, list_models
+
+        names = [m for m in list_models() if callable(getattr(get_model_class(m), "inpaint", None))]
+        raise GankitError(f"{model.name} does not inpaint images; variants that do: {', '.join(names) or 'none yet'}")
+    spec = model.data_spec()
+    size = spec.image_size
+    source = Path(args.input)
+    if source.is_dir():
+        files = find_images(source)
+        if not files:
+            raise GankitError(f"no images found in {source} (looked recursively for {', '.join(IMAGE_EXTENSIONS)})")
+        names = [f.relative_to(source).with_suffix(".png") for f in files]
+    else:
+        files, names = [source], [Path(source.name).with_suffix(".png")]
+    box = parse_box(args.box) if args.box else None
+    out = Path(args.out)
+    for f, name in zip(files, names):
+        image = read_image(f, spec.channels)  # (C, H, W) uint8 at its own size
+        h, w = image.shape[-2:]
+        if h < size or w < size:
+            raise GankitError(f"{f} is {w}x{h}, smaller than the model's {size}x{size} window: use images of at "
+                              f"least {size}x{size}")
+        if args.mask:
+            mask = read_mask(args.mask, h, w)[0]  # (1, H, W), 1 = hole
+        else:
+            hole = box
+            if hole is None:  # the hole the model was trained on, centred in the image
+                trained = model.hole_box()
+                hole = Box((w - trained.w) // 2, (h - trained.h) // 2, trained.w, trained.h)
+            check_box(hole, h, w, f"--box for {f}" if box else "the default hole")
+            mask = box_masks(hole, h, w)[0]
+        win = window_around(hole_bbox(mask), h, w, size)  # the model sees a size x size window of context
+        crop = (slice(None), slice(win.y, win.y + size), slice(win.x, win.x + size))
+        x = image[crop][None].to(model.device).float() / 127.5 - 1  # (1, C, size, size)
+        m = mask[crop][None].to(model.device)  # (1, 1, size, size)
+        filled = to_uint8(model.inpaint(x, m))[0]  # (C, size, size) uint8
+        result = image.clone()
+        result[crop] = torch.where(mask[crop] > 0.5, filled.cpu(), image[crop])  # context kept bit-exact
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        px = result.permute(1, 2, 0).numpy()
+        Image.fromarray(px[..., 0] if px.shape[-1] == 1 else px).save(path)
+    print(f"inpainted {len(files)} image(s) into {out}")
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.evaluation import format_table
 
@@ -385,6 +444,16 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--batch-size", type=int, default=500)
     n.add_argument("--device", default="auto")
     n.set_defaults(func=cmd_encode)
+
+    ip = sub.add_parser("inpaint", help="fill a hole in an image or a folder with a trained inpainting run")
+    ip.add_argument("run", help="run folder")
+    ip.add_argument("input", help="an image file or a folder of images, each at least the model's size")
+    ip.add_argument("--out", required=True, help="output folder (same relative names, as PNG)")
+    ip.add_argument("--box", metavar="x,y,w,h", help="the hole in pixels from the top-left corner "
+                    "(default: the model's trained hole, centred)")
+    ip.add_argument("--mask", metavar="MASK.png", help="the hole as an image of the same size, white = fill")
+    ip.add_argument("--device", default="auto")
+    ip.set_defaults(func=cmd_inpaint)
     return parser
 
 

@@ -19,7 +19,11 @@ TORCHVISION_SETS = {
     "fashion-mnist": ("FashionMNIST", "FashionMNIST"),
     "cifar10": ("CIFAR10", "cifar-10-batches-py"),
 }
-NAMED = ("mnist", "fashion-mnist", "cifar10")
+NAMED = ("mnist", "fashion-mnist", "cifar10", "photos")
+# "photos": random crops of the CC0 / public-domain photos bundled with scikit-image (see
+# gankit.data.tasks), for restoration variants; whole photos are held out for the test split.
+PHOTO_SPLITS = {"train": (("astronaut.png", "hubble_deep_field.jpg", "rocket.jpg"), 20_000, 0),
+                "test": (("chelsea.png", "coffee.png"), 2_000, 2)}  # photos, crops, seed
 
 
 def offline() -> bool:
@@ -65,6 +69,8 @@ def load_data(
     `split` is "train" or "test" ("valid" too for the embedded MNIST, whose train split is
     the standard 50k so that 10k stay held out for validation).
     """
+    if source == "photos":
+        return photo_crops(split, image_size).fit(image_size, channels)
     if source in NAMED:
         root = Path(data_dir) if data_dir is not None else cache_dir() / "datasets"
         if source == "mnist" and not (root / "MNIST" / "raw").is_dir():
@@ -77,6 +83,34 @@ def load_data(
     if not path.exists():
         raise GankitError(f"--data {source!r} is neither a folder nor one of {', '.join(NAMED)}")
     return load_folder(path, image_size, channels)
+
+
+def photo_crops(split: str, size: int) -> ImageDataset:
+    """`size` x `size` RGB crops of the split's photos at scales 1, 1/2 and 1/4 (drawn per crop, so
+    crops show both fine texture and whole objects); deterministic, built in about a second."""
+    import numpy as np
+    from PIL import Image
+
+    from gankit.data.tasks import PHOTOS, _photos
+
+    if split not in PHOTO_SPLITS:
+        raise GankitError(f"photos has splits {', '.join(PHOTO_SPLITS)}, not {split!r}")
+    names, n, seed = PHOTO_SPLITS[split]
+    photos = dict(zip(PHOTOS, _photos()))
+    scaled = []  # (H, W, 3) uint8 per photo and scale
+    for name in names:
+        img = Image.fromarray(photos[name])
+        for f in (1, 2, 4):
+            small = np.asarray(img.resize((img.width // f, img.height // f), Image.Resampling.BOX))
+            if min(small.shape[:2]) >= size:
+                scaled.append(small)
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, 3, size, size), dtype=np.uint8)
+    for i in range(n):
+        p = scaled[rng.integers(0, len(scaled))]
+        top, left = rng.integers(0, p.shape[0] - size + 1), rng.integers(0, p.shape[1] - size + 1)
+        out[i] = p[top : top + size, left : left + size].transpose(2, 0, 1)
+    return ImageDataset(torch.from_numpy(out), None, f"photos-{split}")
 
 
 def load_for_spec(spec: Any, source: str, split: str = "train", data_dir: str | None = None,

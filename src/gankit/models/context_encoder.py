@@ -1,0 +1,187 @@
+"""Context Encoders: Feature Learning by Inpainting (Pathak et al., arXiv 1604.07379).
+
+The one idea: an encoder-decoder that sees an image with a region cut out learns to fill it from
+the context; L2 alone gives a blurry mean, so a small adversarial term (0.999 * L2 + 0.001 *
+adversarial) pushes the fill towards one sharp plausible answer. Holes are the centre region (a
+quarter of the area: 64x64 of 128x128) or random blocks. The L2 covers the hole plus a thin
+overlap ring into the context weighted 10x (the paper predicts 4 px past the hole at 128 px) so the
+fill agrees with its border. Adam 2e-4, betas (0.5, 0.999), both networks (the paper's code).
+Deviations from the paper, one line each, with why:
+- G is a conv encoder-decoder down to 1x1 (`ConvEncoderDecoder`, no channel-wise fully connected
+  layer) and outputs the whole image, of which only the hole (and overlap ring) is used: the same
+  network then serves centre holes, random blocks and any hole `gankit inpaint` is given.
+- G also gets the mask as an extra input channel (the paper fills the hole with the mean colour
+  only): a random or user-drawn hole cannot be told from a grey region of the image otherwise.
+- D (DCGAN) judges the whole image with the hole filled, not the 64x64 fill alone: this works for
+  any hole shape and also asks the fill to agree with its context.
+Inputs, outputs and `inpaint` use float images in [-1, 1]; the hole is filled with 0 before G.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+
+from gankit.config import Config, check_channels
+from gankit.data.masks import (
+    Box,
+    apply_mask,
+    centre_box,
+    centre_masks,
+    composite,
+    dilate,
+    hole_psnr_scores,
+    random_box_masks,
+)
+from gankit.errors import GankitError
+from gankit.losses import d_bce, g_nonsaturating
+from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.nn import DCGANDiscriminator, check_dcgan_size, dcgan_init
+from gankit.nn.translation import ConvEncoderDecoder, ExamplePairs
+from gankit.optim import adam
+from gankit.registry import register_model
+
+
+@dataclass
+class ContextEncoderConfig(Config):
+    image_size: int = 128
+    channels: int = 3
+    mask: Literal["centre", "random"] = "centre"
+    hole: int = 64  # side of the centre hole; random blocks have sides in [hole / 2, hole]
+    random_boxes: int = 3  # blocks per image in random mode (their union is the hole)
+    overlap: int = 4  # the L2 also covers this many context pixels around the hole ...
+    overlap_weight: float = 10.0  # ... weighted this much more (the paper's overlapL2Weight)
+    rec_weight: float = 0.999
+    adv_weight: float = 0.001
+    g_width: int = 64
+    g_max_width: int = 512
+    d_width: int = 64
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    grid_examples: int = 8  # fixed training images shown (masked | filled | original) in sample grids
+
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "tiny": {"image_size": 8, "channels": 1, "hole": 4, "overlap": 0, "g_width": 4, "d_width": 4,
+                 "grid_examples": 4},
+        # MNIST at 32x32: the centre 16x16 holds most of the digit; widths sized for a CPU.
+        "cpu": {"image_size": 32, "channels": 1, "hole": 16, "overlap": 1, "g_width": 16, "g_max_width": 128,
+                "d_width": 16},
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_dcgan_size(self.image_size)
+        check_channels(self.channels)
+        if not 0 < self.hole < self.image_size:
+            raise GankitError(f"hole must be between 1 and image_size - 1 ({self.image_size - 1}), got {self.hole}")
+        if self.overlap < 0 or self.random_boxes < 1:
+            raise GankitError(f"overlap must be >= 0 and random_boxes >= 1, got {self.overlap}, {self.random_boxes}")
+
+
+@register_model("context_encoder")
+class ContextEncoder(GANModel):
+    config_class = ContextEncoderConfig
+    paper = "Context Encoders: Feature Learning by Inpainting"
+    arxiv = "1604.07379"
+    task = "enhance"
+    data_needs = "images"
+    proof_recipe: ClassVar[dict[str, Any]] = {"preset": "cpu", "batch_size": 64, "steps": 3000}
+
+    def __init__(self, config: ContextEncoderConfig) -> None:
+        super().__init__(config)
+        c = config
+        depth = int(math.log2(c.image_size))  # down to a 1x1 bottleneck, like the paper's 4000-d code
+        # Input: the image with the hole blanked plus the mask as one more channel.
+        self.generator = ConvEncoderDecoder(c.channels + 1, c.channels, depth, c.g_width, c.g_max_width)
+        self.discriminator = DCGANDiscriminator(c.channels, c.image_size, c.d_width)
+        dcgan_init(self.generator)
+        dcgan_init(self.discriminator)
+        self.optimizers = {"generator": adam(self.generator.parameters(), c.lr, c.betas),
+                           "discriminator": adam(self.discriminator.parameters(), c.lr, c.betas)}
+        # Images kept from the first batch; domain B is unused (the original is the target).
+        self.examples = ExamplePairs(c.grid_examples, c.channels, 1, c.image_size)
+
+    def data_spec(self) -> DataSpec:
+        return DataSpec(channels=self.config.channels, image_size=self.config.image_size)
+
+    def size_multiple(self) -> int:
+        return self.generator.size_multiple
+
+    def hole_box(self) -> Box:
+        """The centred hole the model was trained on, `(x, y, w, h)` in its own image size."""
+        return centre_box(self.config.image_size, self.config.hole)
+
+    def masks(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Training-style holes: `(n, 1, S, S)`, centre or random blocks (from `generator`)."""
+        c = self.config
+        if c.mask == "centre":
+            return centre_masks(n, c.image_size, c.hole, self.device)
+        return random_box_masks(n, c.image_size, c.hole, c.random_boxes, generator, self.device)
+
+    def _fill(self, g: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return g(torch.cat([apply_mask(x, mask), mask], 1))  # (B, C+1, S, S) -> (B, C, S, S)
+
+    def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        c = self.config
+        x = batch.images  # (B, C, S, S)
+        self.examples.keep(x, x[:, :1])
+        mask = self.masks(len(x))  # (B, 1, S, S), 1 = hole
+        with self.autocast():
+            out = self._fill(self.generator, x, mask)
+            filled = composite(x, out, mask)
+            real_out = self.discriminator(x)
+            fake_out = self.discriminator(filled.detach())
+            loss_d = d_bce(real_out, fake_out)
+        self.optimize(loss_d, "discriminator")
+        with self.autocast():
+            # L2 on the hole and, 10x heavier, on the overlap ring around it; mean per covered pixel.
+            ring = dilate(mask, c.overlap) - mask
+            weight = mask + c.overlap_weight * ring  # (B, 1, S, S)
+            loss_l2 = ((out.float() - x).pow(2) * weight).sum() / (weight.sum() * x.shape[1]).clamp_min(1)
+            with self.frozen(self.discriminator):
+                loss_adv = g_nonsaturating(self.discriminator(filled))
+            loss_g = c.rec_weight * loss_l2 + c.adv_weight * loss_adv
+        self.optimize(loss_g, "generator")
+        return {"loss/d": loss_d.detach(), "loss/g": loss_g.detach(), "loss/l2": loss_l2.detach(),
+                "loss/g_adv": loss_adv.detach(), "d/real": torch.sigmoid(real_out.detach().float()).mean(),
+                "d/fake": torch.sigmoid(fake_out.detach().float()).mean()}
+
+    @torch.no_grad()
+    def inpaint(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`x` (B, C, H, W) in [-1, 1] with the hole of `mask` (B, 1, H, W), 1 = hole, filled; the
+        context is returned unchanged. H and W must be multiples of `size_multiple()` (trained at
+        `image_size`: `gankit inpaint` cuts a window of that size around the hole)."""
+        m = self.size_multiple()
+        if x.shape[-1] % m or x.shape[-2] % m:
+            raise GankitError(f"inpaint takes sides that are multiples of {m}, got {tuple(x.shape[-2:])}")
+        mask = mask.to(x.dtype)
+        g = self.net("generator")
+        with self.eval_mode(g):
+            out = self._fill(g, x, mask).float().clamp(-1, 1)
+        return composite(x, out, mask)
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Inpaintings of the fixed example images kept from the first training batch (cycled to n),
+        with the training holes (random blocks drawn from `generator`)."""
+        x = self.examples.cycled(n)  # (n, C, S, S)
+        return self.inpaint(x, self.masks(n, generator))
+
+    def preview(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int | None]:
+        x = self.examples.a
+        mask = self.masks(len(x), generator)
+        filled = self.inpaint(x, mask)
+        holed = apply_mask(x, mask)  # the hole shown as mid-grey
+        return torch.stack([holed, filled, x], 1).flatten(0, 1), 3  # rows of input | filled | original
+
+    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
+        """PSNR inside the hole on held-out images (the training holes: centre, or random blocks from
+        the seed), with the mean-fill and blur-fill of the same holes as baselines."""
+        images = data.test.images[:2000]  # (N, C, S, S) uint8
+        gen = torch.Generator(self.device).manual_seed(data.seed)
+        masks = self.masks(len(images), gen)
+        dev = self.device
+        return hole_psnr_scores(lambda x, m: self.inpaint(x.to(dev), m.to(dev)), images, masks.cpu(), baselines)
