@@ -97,8 +97,8 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path) -> dict:
         info = gankit.api.read_run_config(run)
         data_spec = model.data_spec()
         metrics = ["fid"] + (["label_acc"] if data_spec.needs_labels and not data_spec.labels_per_class else [])
-        # Translation is scored against its targets inside its capability, not by sample FID.
-        quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"]) if data_spec.pairing == "none" \
+        # Translation, adaptation and restoration are scored inside their capability, not by sample FID.
+        quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"]) if model.task == "generate" \
             else {"metrics": {}}
         capability = measure_capability(model, info, baselines=True)
         steps = json.loads((run / "log.jsonl").read_text().splitlines()[-1])["step"]

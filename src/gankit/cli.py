@@ -137,8 +137,7 @@ def _load_for(args: argparse.Namespace, method: str):
     model = api.load(args.run, device=args.device)
     if getattr(type(model), method) is getattr(GANModel, method):
         raise GankitError(f"{model.name} has no `{method}`; variants that do: {_models_with(method)}")
-    spec = model.data_spec()
-    return model, read_inputs(args.images, spec.image_size, spec.channels)
+    return model, read_inputs(args.images, model.data_spec().image_size, model.input_channels(method))
 
 
 def cmd_classify(args: argparse.Namespace) -> None:

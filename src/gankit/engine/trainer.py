@@ -87,6 +87,15 @@ def default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+def match_param_layout(opt: torch.optim.Optimizer) -> None:
+    """Give loaded moments their parameter's memory layout: checkpoints store them contiguous, and
+    fused/foreach Adam on CUDA refuses channels_last parameters with contiguous moments."""
+    for param, slots in opt.state.items():
+        for key, value in slots.items():
+            if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                slots[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
 def rng_state(device: torch.device) -> dict[str, Any]:
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
@@ -238,6 +247,7 @@ class Trainer:
         state = load_train_state(ckpt)
         for k, opt in self.model.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
+            match_param_layout(opt)
         for k, s in self.model.amp.scalers.items():
             if k in state["scalers"]:
                 s.load_state_dict(state["scalers"][k])

@@ -137,6 +137,10 @@ class GANModel(nn.Module):
         must be multiples of `size_multiple()` (the CLI pads to them)."""
         raise GankitError(f"{self.name} does not translate images")
 
+    def input_channels(self, method: str) -> int:
+        """Channels the CLI reads images with for `method` (classify, encode, translate, ...)."""
+        return self.data_spec().channels
+
     def size_multiple(self) -> int:
         """Input sides `translate` accepts are multiples of this."""
         return 1

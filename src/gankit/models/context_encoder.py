@@ -6,6 +6,10 @@ adversarial) pushes the fill towards one sharp plausible answer. Holes are the c
 quarter of the area: 64x64 of 128x128) or random blocks. The L2 covers the hole plus a thin
 overlap ring into the context weighted 10x (the paper predicts 4 px past the hole at 128 px) so the
 fill agrees with its border. Adam 2e-4, betas (0.5, 0.999), both networks (the paper's code).
+Proof (`proof_recipe`, MNIST 32x32, centre 16x16 hole, seed 0, 13.5 min under load): PSNR in the hole
+on 2,000 held-out digits 13.16 dB vs mean-fill 6.88 dB and blur-fill 8.55 dB. On held-out photo crops
+(`--data photos`, channels 3, 3000 steps) it reaches 21.2 dB: above mean-fill (20.6 dB) but below
+blur-fill (24.3 dB), whose smooth fill suits small, mostly smooth 32x32 crops.
 Deviations from the paper, one line each, with why:
 - G is a conv encoder-decoder down to 1x1 (`ConvEncoderDecoder`, no channel-wise fully connected
   layer) and outputs the whole image, of which only the hole (and overlap ring) is used: the same

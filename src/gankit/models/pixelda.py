@@ -237,6 +237,10 @@ class PixelDA(GANModel):
         cols = [to_rgb(a), self.adapt(a, generator), self.adapt(a, generator), b]
         return torch.stack(cols, 1).flatten(0, 1), len(cols)
 
+    def input_channels(self, method: str) -> int:
+        """`classify` is for the target domain (colour MNIST-M), not the gray source."""
+        return self.config.channels_b if method == "classify" else super().input_channels(method)
+
     @torch.no_grad()
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """T's logits `(B, K)` for target (or gray source) images in [-1, 1]."""
