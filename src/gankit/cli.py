@@ -185,6 +185,18 @@ def cmd_encode(args: argparse.Namespace) -> None:
     print(f"wrote {tuple(codes.shape)} codes of {len(codes)} images to {out}")
 
 
+def _input_files(source: Path) -> tuple[list[Path], list[Path]]:
+    """A file, or every image under a folder, with the .png names their outputs get (relative paths kept)."""
+    from gankit.data.folder import IMAGE_EXTENSIONS, find_images
+
+    if not source.is_dir():
+        return [source], [Path(source.name).with_suffix(".png")]
+    files = find_images(source)
+    if not files:
+        raise GankitError(f"no images found in {source} (looked recursively for {', '.join(IMAGE_EXTENSIONS)})")
+    return files, [f.relative_to(source).with_suffix(".png") for f in files]
+
+
 def cmd_translate(args: argparse.Namespace) -> None:
     import torch
     import torch.nn.functional as F
@@ -193,7 +205,6 @@ def cmd_translate(args: argparse.Namespace) -> None:
     from gankit import api
     from gankit.data import to_uint8
     from gankit.data.files import read_image
-    from gankit.data.folder import IMAGE_EXTENSIONS, find_images
     from gankit.models.base import GANModel
 
     model = api.load(args.run, device=args.device)
@@ -201,14 +212,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
         raise GankitError(f"{model.name} does not translate images; variants that do: {_models_with('translate')}")
     spec = model.data_spec()
     channels = spec.channels if args.direction == "AtoB" else spec.channels_b
-    source = Path(args.input)
-    if source.is_dir():
-        files = find_images(source)
-        if not files:
-            raise GankitError(f"no images found in {source} (looked recursively for {', '.join(IMAGE_EXTENSIONS)})")
-        names = [f.relative_to(source).with_suffix(".png") for f in files]
-    else:
-        files, names = [source], [Path(source.name).with_suffix(".png")]
+    files, names = _input_files(Path(args.input))
     out = Path(args.out)
     multiple = model.size_multiple()
     by_size: dict[tuple[int, int], list[int]] = {}
@@ -238,7 +242,6 @@ def cmd_inpaint(args: argparse.Namespace) -> None:
     from gankit import api
     from gankit.data import to_uint8
     from gankit.data.files import read_image
-    from gankit.data.folder import IMAGE_EXTENSIONS, find_images
     from gankit.data.masks import Box, box_masks, check_box, hole_bbox, parse_box, read_mask, window_around
 
     if args.box and args.mask:
@@ -251,14 +254,7 @@ def cmd_inpaint(args: argparse.Namespace) -> None:
         raise GankitError(f"{model.name} does not inpaint images; variants that do: {', '.join(names) or 'none yet'}")
     spec = model.data_spec()
     size = spec.image_size
-    source = Path(args.input)
-    if source.is_dir():
-        files = find_images(source)
-        if not files:
-            raise GankitError(f"no images found in {source} (looked recursively for {', '.join(IMAGE_EXTENSIONS)})")
-        names = [f.relative_to(source).with_suffix(".png") for f in files]
-    else:
-        files, names = [source], [Path(source.name).with_suffix(".png")]
+    files, names = _input_files(Path(args.input))
     box = parse_box(args.box) if args.box else None
     out = Path(args.out)
     for f, name in zip(files, names):
