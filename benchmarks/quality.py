@@ -83,7 +83,7 @@ def proof_runs(name: str, default_seed: int) -> list[dict]:
 
 
 def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path) -> dict:
-    rows = []
+    rows, run_dirs = [], {}
     for spec in proof_runs(name, seed):
         spec = dict(spec)
         tag, label, data = spec.pop("tag"), spec.pop("run"), spec.pop("data", "mnist")
@@ -109,8 +109,11 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path) -> dict:
         print(f"{tag}: {steps} steps in {train_s / 60:.1f} min: "
               + ", ".join(f"{k} {v:.4f}" for k, v in row["metrics"].items()), flush=True)
         rows.append(row)
+        run_dirs[label] = run
+    figure = get_model_class(name).proof_figure(run_dirs, out / "proofs" / f"{name}-figure.png")
     return {"model": name, "paper": get_model_class(name).paper, "arxiv": get_model_class(name).arxiv,
             "recipe": get_model_class(name).proof_recipe, "rows": rows,
+            "figure": figure.name if figure is not None else None,
             "meta": {"n": n, "cpus": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
                      "date": time.strftime("%Y-%m-%d"),
                      "command": f"python benchmarks/quality.py --proofs --models {name}"}}
@@ -118,7 +121,8 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path) -> dict:
 
 def write_proofs_md(out: Path) -> None:
     lines = ["# Capability proofs", "",
-             "Each variant trained at its `proof_recipe` budget on the embedded MNIST, then measured on its "
+             "Each variant trained at its `proof_recipe` budget on its recipe's embedded data (MNIST unless the "
+             "command's model names another: MNIST-M, edge maps, scikit-image photos), then measured on its "
              "paper's own claim on the held-out test split (`baseline/...` keys: what the claim is judged "
              "against). fid/label_acc use the lenet-mnist extractor on 10,000 samples. Reproduce a row with "
              "the command under its table.", ""]
@@ -132,6 +136,8 @@ def write_proofs_md(out: Path) -> None:
             cells = [f"{r['metrics'][k]:.4f}" if k in r["metrics"] else "" for k in keys]
             lines.append(f"| {r['run'] or '-'} | {r['seed']} | {r['steps']} | {r['train_seconds'] / 60:.1f} | "
                          + " | ".join(cells) + " |")
+        if result.get("figure"):
+            lines += ["", f"Figure: `proofs/{result['figure']}`"]
         meta = result["meta"]
         lines += ["", f"`{meta['command']}` ({meta['date']}, {meta['cpus']} CPUs, {meta['threads']} threads, "
                   f"torch {meta['torch']})", ""]

@@ -6,8 +6,9 @@ images/s through the engine's own data path (embedded MNIST in memory -> BatchSa
 baseline, the classic one-script PyTorch MNIST GAN (the PyTorch-GAN collection's
 `implementations/gan/gan.py`, rewritten here line by line): torchvision MNIST + PIL
 transforms + DataLoader, numpy noise, G step then D step. The ratio compares gankit's `gan`
-(the same nets and optimizers) with it. All are timed interleaved, in rounds of a few steps
-each, and rated by their median step, so that other work on shared cores skews them alike.
+(the same nets and optimizers) with it. Models are timed a group at a time (`--group`, the
+baseline with `gan`), interleaved within the group in rounds of a few steps each, and rated by
+their median step, so that other work on shared cores skews them alike.
 
     python benchmarks/throughput.py [--steps 50] [--warmup 3] [--models gan,dcgan] [--device auto]
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -88,10 +90,11 @@ def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> 
         g = torch.Generator().manual_seed(0)
         def domain(c: int) -> ImageDataset:
             shape = (4 * batch, c, spec.image_size, spec.image_size)
-            return ImageDataset(torch.randint(0, 256, shape, dtype=torch.uint8, generator=g))
+            labels = torch.randint(0, 10, (4 * batch,), generator=g)  # domain A is labelled for e.g. PixelDA
+            return ImageDataset(torch.randint(0, 256, shape, dtype=torch.uint8, generator=g), labels)
         pairs = TwoDomainDataset(domain(spec.channels), domain(spec.channels_b), spec.pairing == "paired", "random")
         pair_sampler = PairSampler(pairs, batch, 0, spec.image_size, augment=False).to(device)
-        next_batch = lambda: (lambda a, b, _: Batch(a, None, {"b": b}))(*pair_sampler.next())  # noqa: E731
+        next_batch = lambda: (lambda a, b, y: Batch(a, y, {"b": b}))(*pair_sampler.next())  # noqa: E731
     else:
         dataset = load_data("mnist", spec.image_size, spec.channels, split="train")
         if spec.labels_per_class:
@@ -116,8 +119,14 @@ def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> 
     for _ in range(args.warmup):
         step()
     info = {"params": sum(p.numel() for p in model.parameters()), "channels": spec.channels, "image_size": spec.image_size,
-            "batch": batch}
+            "batch": batch, "sample_batch": sample_batch_for(spec.image_size, args.sample_batch)}
     return Runner(step, lambda n: model.sample(n, labels=model.grid_labels(n)), info)
+
+
+def sample_batch_for(image_size: int, requested: int) -> int:
+    """`requested` images per sampling call at 32x32 and below, fewer for larger images (the same
+    pixels per call, at least 8), so that 128 and 256 px models neither run out of memory nor take minutes."""
+    return max(8, min(requested, requested * 32 * 32 // image_size**2))
 
 
 def time_round_robin(runners: dict[str, Runner], device: torch.device, args: argparse.Namespace) -> dict[str, str]:
@@ -190,7 +199,7 @@ def summarize(r: Runner, device: torch.device, args: argparse.Namespace) -> dict
         "train_img_per_s": r.info.get("batch", BATCH) / median,
         "train_img_per_s_mean": r.info.get("batch", BATCH) * len(r.times) / sum(r.times),
         "train_ms_per_step_median": 1000 * median,
-        "sample_img_per_s": time_sampling(r.sample, device, args.sample_batch, args.sample_batches),
+        "sample_img_per_s": time_sampling(r.sample, device, r.info.get("sample_batch", args.sample_batch), args.sample_batches),
     }
 
 
@@ -337,26 +346,37 @@ def error_text(exc: BaseException) -> str:
 
 
 def bench_device(device: torch.device, names: list[str], root: Path, log: TextIO, args: argparse.Namespace) -> dict[str, Any]:
-    prepares: dict[str, Callable[[], Runner]] = {name: partial(prepare_model, name, device, args) for name in names}
-    prepares[BASELINE] = partial(prepare_classic, root, device, log, args)
-    runners: dict[str, Runner] = {}
-    errors: dict[str, str] = {}
-    for name, prepare in prepares.items():
-        print(f"[{device}] preparing {name} ...", file=sys.stderr, flush=True)
-        try:
-            runners[name] = prepare()
-        except Exception as exc:  # any failure, future variants included: one row, not the benchmark
-            errors[name] = error_text(exc)
-    print(f"[{device}] timing train steps in rounds of {ROUND} ...", file=sys.stderr, flush=True)
-    errors.update(time_round_robin(runners, device, args))
+    """Models are prepared and timed `args.group` at a time (the baseline and `gan` in the first
+    group), so only a few paper-size models are in memory at once; each group is interleaved."""
+    ordered = sorted(names, key=lambda n: n != "gan")
+    groups = [ordered[i : i + args.group] for i in range(0, len(ordered), args.group)] or [[]]
     rows: dict[str, dict[str, Any]] = {}
-    for name in prepares:
-        try:
-            rows[name] = {"error": errors[name]} if name in errors else summarize(runners[name], device, args)
-        except Exception as exc:  # sampling failed
-            rows[name] = {"error": error_text(exc)}
+    for gi, group in enumerate(groups):
+        prepares: dict[str, Callable[[], Runner]] = {name: partial(prepare_model, name, device, args) for name in group}
+        if gi == 0:
+            prepares[BASELINE] = partial(prepare_classic, root, device, log, args)
+        runners: dict[str, Runner] = {}
+        errors: dict[str, str] = {}
+        for name, prepare in prepares.items():
+            print(f"[{device}] preparing {name} ...", file=sys.stderr, flush=True)
+            try:
+                runners[name] = prepare()
+            except Exception as exc:  # any failure, future variants included: one row, not the benchmark
+                errors[name] = error_text(exc)
+        print(f"[{device}] timing train steps of {', '.join(runners)} in rounds of {ROUND} ...", file=sys.stderr, flush=True)
+        errors.update(time_round_robin(runners, device, args))
+        for name in prepares:
+            try:
+                rows[name] = {"error": errors[name]} if name in errors else summarize(runners[name], device, args)
+            except Exception as exc:  # sampling failed
+                rows[name] = {"error": error_text(exc)}
+        del runners, prepares
+        gc.collect()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
     print(f"[{device}] timing translation ...", file=sys.stderr, flush=True)
-    run = {"machine": machine_info(device), "models": rows, "baseline": rows.pop(BASELINE),
+    baseline = rows.pop(BASELINE, {"error": "not run"})
+    run = {"machine": machine_info(device), "models": {n: rows[n] for n in names if n in rows}, "baseline": baseline,
            "translation": time_translation(names, device, args)}
     gan, base = rows.get("gan", {}), run["baseline"]
     if "train_img_per_s" in gan and "train_img_per_s" in base:
@@ -375,8 +395,9 @@ def markdown(result: dict[str, Any]) -> str:
         "column `batch`; translation variants train on random images at their paper size); gankit models read the "
         f"embedded MNIST through the engine's BatchSampler. Train: {a['warmup']} warm-up steps, then up to "
         f"{a['steps']} timed steps (at most {a['max_seconds']:g} s) per model, interleaved in rounds of {a['round']}; "
-        f"img/s = {a['batch']} / median step time (the mean-based figure beside it). Sampling: `sample({a['sample_batch']})`, "
-        f"median of {a['sample_batches']} calls.",
+        f"img/s = {a['batch']} / median step time (the mean-based figure beside it). Models are timed "
+        f"{a.get('group', 'all')} at a time. Sampling: `sample(n)` with n = {a['sample_batch']} at 32 px and below, "
+        f"the same pixels per call above (at least 8), median of {a['sample_batches']} calls.",
         "",
         "Baseline: the classic one-script PyTorch MNIST GAN (PyTorch-GAN `gan.py`: the same MLPs, torchvision "
         "MNIST with PIL transforms per image, DataLoader with num_workers=0), timed in the same rounds.",
@@ -430,11 +451,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CPU, and CUDA too when available")
     p.add_argument("--sample-batch", type=int, default=500, help="images per model.sample call (default 500)")
     p.add_argument("--sample-batches", type=int, default=4, help="timed sample calls (default 4)")
+    p.add_argument("--group", type=int, default=4, help="models prepared and timed together (default 4; fewer: less memory)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0: the engine's default (one per core)")
     p.add_argument("--out", type=Path, default=RESULTS, help=f"results folder (default {RESULTS})")
     args = p.parse_args(argv)
-    if min(args.steps, args.sample_batch, args.sample_batches) < 1 or min(args.warmup, args.threads) < 0 or args.max_seconds <= 0:
-        p.error("--steps, --sample-batch, --sample-batches and --max-seconds must be positive, --warmup and --threads non-negative")
+    if min(args.steps, args.sample_batch, args.sample_batches, args.group) < 1 or min(args.warmup, args.threads) < 0 or args.max_seconds <= 0:
+        p.error("--steps, --sample-batch, --sample-batches, --group and --max-seconds must be positive, --warmup and --threads non-negative")
 
     names = gankit.list_models()
     if args.models:
@@ -460,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         # Other work on the machine skews CPU timings: the 1-minute load average says how much there was.
         "load_avg_1min_start": load_average(),
         "settings": {"batch": BATCH, "round": ROUND, "steps": args.steps, "warmup": args.warmup, "max_seconds": args.max_seconds,
-                     "sample_batch": args.sample_batch, "sample_batches": args.sample_batches},
+                     "sample_batch": args.sample_batch, "sample_batches": args.sample_batches, "group": args.group},
         "runs": [],
     }
     with tempfile.TemporaryDirectory(prefix="gankit-bench-") as tmp, open(os.devnull, "w") as log:

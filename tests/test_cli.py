@@ -35,6 +35,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
         (["train", "gan", "--set", "lr=0.1", "--steps", "1"], "unknown GANConfig key 'lr'"),
         (["train", "gan", "--set", "latent_dim", "--steps", "1"], "--set expects key=value"),
         (["train", "gan", "--max-images", "10", "--steps", "1"], "fewer than one batch of 64"),
+        (["train", "gan", "--lr-decay-from", "1.5", "--steps", "1"], "lr_decay_from is a fraction of the run"),
         (["sample", str(tmp_path), "--out", "x.png"], "not a gankit run folder"),
     ]
     for argv, message in cases:

@@ -230,6 +230,22 @@ def test_inpaint_needs_an_inpainting_model(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_blur_fill_variant_starts_at_the_blur_fill_and_learns_a_correction():
+    """`fill="blur"` (the `photos` preset's U-Net): untrained, the model's fill *is* the blur-fill
+    baseline; one step moves it, and gradients reach every generator parameter."""
+    model = gankit.create_model("context_encoder", preset="tiny", generator="unet", fill="blur")
+    x = torch.rand(4, 1, 8, 8) * 2 - 1
+    mask = centre_masks(4, 8, 4)
+    assert torch.allclose(model.inpaint(x, mask), blur_fill(x, mask), atol=1e-6)
+    before = model.inpaint(x, mask)
+    model.train_step(gankit.models.Batch(images=x, labels=None))
+    assert not torch.allclose(model.inpaint(x, mask), before)
+    photos = gankit.create_model("context_encoder", preset="photos")
+    assert (photos.config.channels, photos.config.generator, photos.config.fill) == (3, "unet", "blur")
+    with pytest.raises(GankitError, match="fill"):
+        gankit.create_model("context_encoder", preset="tiny", fill="noise")
+
+
 def test_context_encoder_fills_mnist_centres(tmp_path):
     """150 steps at batch 64 (`cpu` preset, 32x32 MNIST, centre 16x16 hole; 32 s for the whole test on a
     near-idle machine, ~65 s under load):

@@ -22,6 +22,14 @@ def test_every_model_cites_its_paper(name):
     assert "tiny" in cls.config_class.presets, "every variant needs a tiny preset for the model tests"
 
 
+@pytest.mark.parametrize("name", gankit.list_models())
+def test_paper_defaults_and_every_preset_build(name):
+    """`gankit train NAME` with no preset builds the paper's nets; each named preset builds too."""
+    gankit.create_model(name)
+    for preset in get_model_class(name).config_class.presets:
+        gankit.create_model(name, preset=preset)
+
+
 def test_unknown_model_suggests_close_names():
     with pytest.raises(GankitError, match="did you mean dcgan"):
         gankit.create_model("dcgna")

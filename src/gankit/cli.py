@@ -1,4 +1,4 @@
-"""`gankit` command line: list | train | sample | eval | classify | encode | translate | inpaint."""
+"""`gankit` command line: list | train | sample | eval | classify | encode | translate | inpaint | upscale."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from gankit.errors import GankitError
 
 def _train_overrides(args: argparse.Namespace) -> dict:
     keys = ("steps", "epochs", "minutes", "batch_size", "seed", "device", "ema", "sample_every",
-            "checkpoint_every", "log_every", "threads", "eval_every", "eval_n")
+            "checkpoint_every", "log_every", "threads", "eval_every", "eval_n", "lr_decay_from")
     values = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if getattr(args, "amp", None) is not None:
         values["amp"] = args.amp == "on"
@@ -286,6 +286,48 @@ def cmd_inpaint(args: argparse.Namespace) -> None:
     print(f"inpainted {len(files)} image(s) into {out}")
 
 
+def cmd_upscale(args: argparse.Namespace) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    from gankit import api
+    from gankit.data import to_uint8
+    from gankit.data.files import read_image
+    from gankit.data.folder import IMAGE_EXTENSIONS
+
+    model = api.load(args.run, device=args.device)
+    if not callable(getattr(model, "upscale", None)):  # not (yet) a GANModel method: look for it by attribute
+        from gankit.registry import get_model_class, list_models
+
+        names = [m for m in list_models() if callable(getattr(get_model_class(m), "upscale", None))]
+        raise GankitError(f"{model.name} does not upscale images; variants that do: {', '.join(names) or 'none yet'}")
+    if args.tile is not None and args.tile < 4:
+        raise GankitError(f"--tile must be at least 4 pixels, got {args.tile}")
+    channels = model.input_channels("upscale")
+    source, out = Path(args.input), Path(args.out)
+    if not source.exists():
+        raise GankitError(f"{source} does not exist: give an image file or a folder of images")
+    files, names = _input_files(source)
+    if not source.is_dir() and out.suffix.lower() in IMAGE_EXTENSIONS:  # one file to one named file
+        targets = [out]
+    else:
+        targets = [out / name for name in names]
+    for f, target in zip(files, targets):
+        try:  # the image's own channels (alpha aside): a gray photo is not silently made RGB, nor the reverse
+            with Image.open(f) as img:
+                found = 3 if img.mode == "P" else len([b for b in img.getbands() if b != "A"])
+        except (UnidentifiedImageError, OSError, ValueError):
+            found = channels  # read_image below gives the one-line error
+        if found != channels:
+            raise GankitError(f"{f} has {found} channel(s) but {model.name} in {args.run} upscales {channels}-channel "
+                              f"images: convert it to {'RGB' if channels == 3 else 'grayscale'} first")
+        x = read_image(f, channels)[None].float() / 127.5 - 1  # (1, C, h, w) in [-1, 1]
+        y = model.upscale(x.to(model.device), tile=args.tile)  # (1, C, h * scale, w * scale)
+        px = to_uint8(y)[0].permute(1, 2, 0).cpu().numpy()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(px[..., 0] if px.shape[-1] == 1 else px).save(target)
+    print(f"upscaled {len(files)} image(s) into {targets[0] if len(targets) == 1 and targets[0] == out else out}")
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.evaluation import format_table
 
@@ -374,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
     t.add_argument("--ema", type=float, help="EMA decay of G's weights, e.g. 0.999 (default off)")
+    t.add_argument("--lr-decay-from", type=float, metavar="FRACTION",
+                   help="keep learning rates constant for this fraction of the run, then decay them linearly "
+                        "to 0 (e.g. 0.5, CycleGAN's schedule; default: the variant's, else off)")
     t.add_argument("--amp", choices=["on", "off"], help="mixed precision on CUDA (default on)")
     t.add_argument("--sample-every", type=int)
     t.add_argument("--checkpoint-every", type=int)
@@ -449,6 +494,15 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("--mask", metavar="MASK.png", help="the hole as an image of the same size, white = fill")
     ip.add_argument("--device", default="auto")
     ip.set_defaults(func=cmd_inpaint)
+
+    up = sub.add_parser("upscale", help="super-resolve an image or a folder with a trained super-resolution run")
+    up.add_argument("run", help="run folder")
+    up.add_argument("input", help="an image file or a folder of images (any size; large ones are tiled)")
+    up.add_argument("--out", required=True, help="output folder (same relative names, as PNG), or a .png file "
+                    "for a single input")
+    up.add_argument("--tile", type=int, help="tile side in input pixels for large images (default: the model's)")
+    up.add_argument("--device", default="auto")
+    up.set_defaults(func=cmd_upscale)
     return parser
 
 

@@ -61,6 +61,14 @@ class TrainConfig(Config):
 
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.ema < 1:
+            raise GankitError(f"ema is a decay in [0, 1) (e.g. 0.999; 0 turns it off), got {self.ema}")
+        if not 0 <= self.lr_decay_from < 1:
+            raise GankitError(f"lr_decay_from is a fraction of the run in [0, 1) (e.g. 0.5; 0 turns decay off), "
+                              f"got {self.lr_decay_from}")
+
 
 def pick_device(name: str) -> torch.device:
     if name == "auto":

@@ -6,7 +6,9 @@ from gankit.models import (  # noqa: F401
     began,
     bgan,
     bigan,
+    ccgan,
     cgan,
+    cogan,
     context_encoder,
     cyclegan,
     dcgan,
@@ -21,6 +23,7 @@ from gankit.models import (  # noqa: F401
     pix2pix,
     pixelda,
     sgan,
+    srgan,
     wgan,
     wgan_gp,
 )

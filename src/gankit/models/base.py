@@ -11,6 +11,7 @@ import contextlib
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -148,6 +149,12 @@ class GANModel(nn.Module):
     def traversals(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
         """Latent-code traversal grids by name: `(images (N, C, H, W) in [-1, 1], images per row)`."""
         raise GankitError(f"{self.name} has no latent codes to traverse")
+
+    @classmethod
+    def proof_figure(cls, runs: dict[str | None, Path], out: Path) -> Path | None:
+        """Optional figure comparing the proof recipe's runs (by run name), written to `out` (a PNG)
+        by benchmarks/quality.py beside the proof's numbers; None: no figure beyond the sample grids."""
+        return None
 
     def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
         """The paper's own claim, measured on held-out data (e.g. `acc/test`); `baselines` adds the
