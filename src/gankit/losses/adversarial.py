@@ -75,3 +75,17 @@ def g_boundary_seeking(fake_logits: torch.Tensor) -> torch.Tensor:
     """BGAN, continuous (arXiv 1702.08431, eq. 9): 1/2 (log D - log(1 - D))^2 = 1/2 logit^2,
     pushing G(z) towards D's decision boundary where D = 1/2."""
     return 0.5 * (fake_logits**2).mean()
+
+
+def d_semi_supervised(logits_lab: torch.Tensor, labels: torch.Tensor, logits_unl: torch.Tensor,
+                      logits_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Supervised and unsupervised losses of a K-logit D with the fake logit fixed at 0 (Improved-GAN
+    semi-supervised form, arXiv 1606.03498; used by sgan and ccgan).
+
+    With lse = logsumexp(logits): log D(x) = lse - softplus(lse) and log(1 - D(x)) = -softplus(lse),
+    so -log D(x_unl) - log(1 - D(G(z))) is computed without overflow. Halved, as in the authors' code.
+    """
+    supervised = F.cross_entropy(logits_lab.float(), labels)
+    lse_unl, lse_fake = logits_unl.float().logsumexp(1), logits_fake.float().logsumexp(1)  # (B,)
+    unsupervised = 0.5 * ((F.softplus(lse_unl) - lse_unl).mean() + F.softplus(lse_fake).mean())
+    return supervised, unsupervised

@@ -52,9 +52,9 @@ from gankit.data.masks import (
     random_box_masks,
 )
 from gankit.errors import GankitError
+from gankit.losses import d_semi_supervised
 from gankit.metrics.probes import accuracy, predict, random_shift, train_supervised
 from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
-from gankit.models.sgan import d_semi_supervised
 from gankit.nn import check_dcgan_size, dcgan_init
 from gankit.nn.translation import ExamplePairs, UNetGenerator
 from gankit.optim import adam

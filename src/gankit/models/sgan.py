@@ -40,6 +40,7 @@ from torch import nn
 
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
+from gankit.losses import d_semi_supervised
 from gankit.metrics.extractors import to_signed_unit
 from gankit.metrics.probes import accuracy, predict, random_shift, train_supervised
 from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
@@ -178,19 +179,6 @@ class SoftplusGenerator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         pixels = torch.sigmoid(self.net(z))  # (B, C*H*W) in [0, 1], the paper's output
         return (pixels * 2 - 1).view(z.shape[0], *self.image_shape)  # (B, C, H, W) in [-1, 1]
-
-
-def d_semi_supervised(logits_lab: torch.Tensor, labels: torch.Tensor, logits_unl: torch.Tensor,
-                      logits_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Supervised and unsupervised losses of a K-logit D with the fake logit fixed at 0.
-
-    With lse = logsumexp(logits): log D(x) = lse - softplus(lse) and log(1 - D(x)) = -softplus(lse),
-    so -log D(x_unl) - log(1 - D(G(z))) is computed without overflow. Halved, as in the authors' code.
-    """
-    supervised = F.cross_entropy(logits_lab.float(), labels)
-    lse_unl, lse_fake = logits_unl.float().logsumexp(1), logits_fake.float().logsumexp(1)  # (B,)
-    unsupervised = 0.5 * ((F.softplus(lse_unl) - lse_unl).mean() + F.softplus(lse_fake).mean())
-    return supervised, unsupervised
 
 
 def feature_matching(fake_features: torch.Tensor, real_features: torch.Tensor) -> torch.Tensor:
