@@ -54,7 +54,8 @@ from gankit.data.masks import (
 from gankit.errors import GankitError
 from gankit.losses import d_semi_supervised
 from gankit.metrics.probes import accuracy, predict, random_shift, train_supervised
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, HeldOut
+from gankit.models.inpainting import InpaintingModel
 from gankit.nn import check_dcgan_size, dcgan_init
 from gankit.nn.translation import ExamplePairs, UNetGenerator
 from gankit.optim import adam
@@ -133,7 +134,7 @@ class ConvClassifier(nn.Module):
 
 
 @register_model("ccgan")
-class CCGAN(GANModel):
+class CCGAN(InpaintingModel):
     config_class = CCGANConfig
     paper = "Semi-Supervised Learning with Context-Conditional Generative Adversarial Networks"
     arxiv = "1611.06430"
@@ -224,34 +225,8 @@ class CCGAN(GANModel):
                 "loss/g": loss_g.detach(), "loss/g_adv": loss_adv.detach(), "loss/l2": loss_l2.detach(),
                 "d/real": d_real, "d/fake": d_fake, "acc/labeled": acc_lab}
 
-    @torch.no_grad()
-    def inpaint(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`x` (B, C, H, W) in [-1, 1] with the hole of `mask` (B, 1, H, W), 1 = hole, filled; the
-        context is returned unchanged. With `lowres_factor` > 0, G also sees a low-resolution copy of
-        the whole of `x`, hole included (CC-GAN^2). H and W must be multiples of `size_multiple()`."""
-        m = self.size_multiple()
-        if x.shape[-1] % m or x.shape[-2] % m:
-            raise GankitError(f"inpaint takes sides that are multiples of {m}, got {tuple(x.shape[-2:])}")
-        mask = mask.to(x.dtype)
-        g = self.net("generator")
-        with self.eval_mode(g):
-            out = self._fill(g, x, mask).float().clamp(-1, 1)
-        return composite(x, out, mask)
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Inpaintings of the fixed example images kept from the first training batch (cycled to n), with
-        training holes (random boxes drawn from `generator`): a CC-GAN has no unconditional sampler."""
-        x = self.examples.cycled(n)  # (n, C, S, S)
-        return self.inpaint(x, self.masks(n, generator))
-
-    def preview(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int | None]:
-        x = self.examples.a
-        mask = self.masks(len(x), generator)
-        filled = self.inpaint(x, mask)
-        holed = apply_mask(x, mask)  # the hole shown as mid-grey
-        columns = [holed] + ([self.lowres(x)] if self.config.lowres_factor else []) + [filled, x]
-        return torch.stack(columns, 1).flatten(0, 1), len(columns)  # rows: holed | low-res | filled | original
+    def preview_extras(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [self.lowres(x)] if self.config.lowres_factor else []  # CC-GAN^2: G sees the whole image small
 
     @torch.no_grad()
     def classify(self, x: torch.Tensor) -> torch.Tensor:

@@ -48,7 +48,8 @@ from gankit.data.masks import (
 )
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, HeldOut
+from gankit.models.inpainting import InpaintingModel
 from gankit.nn import DCGANDiscriminator, check_dcgan_size, dcgan_init
 from gankit.nn.translation import ConvEncoderDecoder, ExamplePairs, UNetGenerator
 from gankit.optim import adam
@@ -98,7 +99,7 @@ class ContextEncoderConfig(Config):
 
 
 @register_model("context_encoder")
-class ContextEncoder(GANModel):
+class ContextEncoder(InpaintingModel):
     config_class = ContextEncoderConfig
     paper = "Context Encoders: Feature Learning by Inpainting"
     arxiv = "1604.07379"
@@ -179,34 +180,6 @@ class ContextEncoder(GANModel):
         return {"loss/d": loss_d.detach(), "loss/g": loss_g.detach(), "loss/l2": loss_l2.detach(),
                 "loss/g_adv": loss_adv.detach(), "d/real": torch.sigmoid(real_out.detach().float()).mean(),
                 "d/fake": torch.sigmoid(fake_out.detach().float()).mean()}
-
-    @torch.no_grad()
-    def inpaint(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`x` (B, C, H, W) in [-1, 1] with the hole of `mask` (B, 1, H, W), 1 = hole, filled; the
-        context is returned unchanged. H and W must be multiples of `size_multiple()` (trained at
-        `image_size`: `gankit inpaint` cuts a window of that size around the hole)."""
-        m = self.size_multiple()
-        if x.shape[-1] % m or x.shape[-2] % m:
-            raise GankitError(f"inpaint takes sides that are multiples of {m}, got {tuple(x.shape[-2:])}")
-        mask = mask.to(x.dtype)
-        g = self.net("generator")
-        with self.eval_mode(g):
-            out = self._fill(g, x, mask).float().clamp(-1, 1)
-        return composite(x, out, mask)
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Inpaintings of the fixed example images kept from the first training batch (cycled to n),
-        with the training holes (random blocks drawn from `generator`)."""
-        x = self.examples.cycled(n)  # (n, C, S, S)
-        return self.inpaint(x, self.masks(n, generator))
-
-    def preview(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int | None]:
-        x = self.examples.a
-        mask = self.masks(len(x), generator)
-        filled = self.inpaint(x, mask)
-        holed = apply_mask(x, mask)  # the hole shown as mid-grey
-        return torch.stack([holed, filled, x], 1).flatten(0, 1), 3  # rows of input | filled | original
 
     def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
         """PSNR inside the hole on held-out images (the training holes: centre, or random blocks from
