@@ -82,41 +82,60 @@ def proof_runs(name: str, default_seed: int) -> list[dict]:
     return out
 
 
-def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path) -> dict:
-    rows, run_dirs = [], {}
-    for spec in proof_runs(name, seed):
-        spec = dict(spec)
-        tag, label, data = spec.pop("tag"), spec.pop("run"), spec.pop("data", "mnist")
-        print(f"{tag}: training ({', '.join(f'{k}={v}' for k, v in spec.items() if v)}) ...", flush=True)
-        start = time.perf_counter()
-        run = train(name, data, out=workdir, name=tag, preset=spec.pop("preset", None),
-                    model_config=spec.pop("model_config"), sample_every=10**9, checkpoint_every=10**9,
-                    log_every=100, **spec)
-        train_s = time.perf_counter() - start
-        model = gankit.load(run)
-        info = gankit.api.read_run_config(run)
-        data_spec = model.data_spec()
-        metrics = ["fid"] + (["label_acc"] if data_spec.needs_labels and not data_spec.labels_per_class else [])
-        # Translation, adaptation and restoration are scored inside their capability, not by sample FID.
-        quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"]) if model.task == "generate" \
-            else {"metrics": {}}
-        capability = measure_capability(model, info, baselines=True)
-        steps = json.loads((run / "log.jsonl").read_text().splitlines()[-1])["step"]
-        atomic_write_bytes(out / "proofs" / f"{tag}.png", (run / "samples.png").read_bytes())
-        row = {"model": name, "run": label, "seed": spec["seed"], "steps": steps, "train_seconds": round(train_s, 1),
-               "model_config": model.config.to_dict(), "preset": info.get("preset"),
-               "metrics": {**quality["metrics"], **capability}}
-        print(f"{tag}: {steps} steps in {train_s / 60:.1f} min: "
-              + ", ".join(f"{k} {v:.4f}" for k, v in row["metrics"].items()), flush=True)
-        rows.append(row)
-        run_dirs[label] = run
+def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: int | None = None) -> tuple:
+    """Train one run x seed of the recipe and measure it: (label, row, run dir)."""
+    spec = dict(spec)
+    if threads:  # a worker process: its share of the cores (the trainer would otherwise take them all)
+        torch.set_num_threads(threads)
+        spec["threads"] = threads
+    tag, label, data = spec.pop("tag"), spec.pop("run"), spec.pop("data", "mnist")
+    print(f"{tag}: training ({', '.join(f'{k}={v}' for k, v in spec.items() if v)}) ...", flush=True)
+    start = time.perf_counter()
+    run = train(name, data, out=workdir, name=tag, preset=spec.pop("preset", None),
+                model_config=spec.pop("model_config"), sample_every=10**9, checkpoint_every=10**9,
+                log_every=100, **spec)
+    train_s = time.perf_counter() - start
+    model = gankit.load(run)
+    info = gankit.api.read_run_config(run)
+    data_spec = model.data_spec()
+    metrics = ["fid"] + (["label_acc"] if data_spec.needs_labels and not data_spec.labels_per_class else [])
+    # Translation, adaptation and restoration are scored inside their capability, not by sample FID.
+    quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"]) if model.task == "generate" \
+        else {"metrics": {}}
+    capability = measure_capability(model, info, baselines=True)
+    steps = json.loads((run / "log.jsonl").read_text().splitlines()[-1])["step"]
+    atomic_write_bytes(out / "proofs" / f"{tag}.png", (run / "samples.png").read_bytes())
+    row = {"model": name, "run": label, "seed": spec["seed"], "steps": steps, "train_seconds": round(train_s, 1),
+           "model_config": model.config.to_dict(), "preset": info.get("preset"),
+           "metrics": {**quality["metrics"], **capability}}
+    print(f"{tag}: {steps} steps in {train_s / 60:.1f} min: "
+          + ", ".join(f"{k} {v:.4f}" for k, v in row["metrics"].items()), flush=True)
+    return label, row, run
+
+
+def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int = 1) -> dict:
+    specs = proof_runs(name, seed)
+    jobs = max(1, min(jobs, len(specs)))
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else torch.get_num_threads()
+    if jobs == 1:
+        results = [proof_row(name, spec, n, workdir, out) for spec in specs]
+    else:  # independent runs (seeds, data) in worker processes, each with its share of the cores
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(proof_row, name, spec, n, workdir, out, threads) for spec in specs]
+            results = [f.result() for f in futures]  # recipe order, whatever finishes first
+    rows = [row for _, row, _ in results]
+    run_dirs = {label: run for label, _, run in results}
     figure = get_model_class(name).proof_figure(run_dirs, out / "proofs" / f"{name}-figure.png")
     return {"model": name, "paper": get_model_class(name).paper, "arxiv": get_model_class(name).arxiv,
             "recipe": get_model_class(name).proof_recipe, "rows": rows,
             "figure": figure.name if figure is not None else None,
-            "meta": {"n": n, "cpus": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "meta": {"n": n, "cpus": os.cpu_count(), "threads": threads, "jobs": jobs, "torch": torch.__version__,
                      "date": time.strftime("%Y-%m-%d"),
-                     "command": f"python benchmarks/quality.py --proofs --models {name}"}}
+                     "command": f"python benchmarks/quality.py --proofs --models {name}"
+                                + (f" --jobs {jobs}" if jobs > 1 else "")}}
 
 
 def write_proofs_md(out: Path) -> None:
@@ -139,7 +158,9 @@ def write_proofs_md(out: Path) -> None:
         if result.get("figure"):
             lines += ["", f"Figure: `proofs/{result['figure']}`"]
         meta = result["meta"]
-        lines += ["", f"`{meta['command']}` ({meta['date']}, {meta['cpus']} CPUs, {meta['threads']} threads, "
+        procs = f"{meta['jobs']} processes of {meta['threads']} thread(s)" if meta.get("jobs", 1) > 1 \
+            else f"{meta['threads']} threads"
+        lines += ["", f"`{meta['command']}` ({meta['date']}, {meta['cpus']} CPUs, {procs}, "
                   f"torch {meta['torch']})", ""]
     atomic_write_text(out / "proofs.md", "\n".join(lines))
 
@@ -152,6 +173,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--proofs", action="store_true", help="train each variant's proof recipe and measure its capability")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="--proofs: train a recipe's runs and seeds in this many processes, sharing the cores")
     args = parser.parse_args()
     out = Path(args.out)
     if args.proofs:
@@ -162,7 +185,7 @@ def main() -> None:
             if not get_model_class(name).proof_recipe:
                 raise SystemExit(f"{name} has no proof_recipe")
             with tempfile.TemporaryDirectory() as workdir:
-                result = run_proof(name, args.n, args.seed, Path(workdir), out)
+                result = run_proof(name, args.n, args.seed, Path(workdir), out, args.jobs)
             atomic_write_text(out / "proofs" / f"{name}.json", json.dumps(result, indent=2))
             write_proofs_md(out)
         return
