@@ -86,7 +86,6 @@ def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: 
     """Train one run x seed of the recipe and measure it: (label, row, run dir)."""
     spec = dict(spec)
     if threads:  # a worker process: its share of the cores (the trainer would otherwise take them all)
-        torch.set_num_threads(threads)
         spec["threads"] = threads
     tag, label, data = spec.pop("tag"), spec.pop("run"), spec.pop("data", "mnist")
     print(f"{tag}: training ({', '.join(f'{k}={v}' for k, v in spec.items() if v)}) ...", flush=True)
@@ -116,9 +115,10 @@ def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: 
 def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int = 1) -> dict:
     specs = proof_runs(name, seed)
     jobs = max(1, min(jobs, len(specs)))
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else torch.get_num_threads()
+    threads = max(1, (os.cpu_count() or 1) // jobs)
     if jobs == 1:
         results = [proof_row(name, spec, n, workdir, out) for spec in specs]
+        threads = torch.get_num_threads()  # what the trainer chose
     else:  # independent runs (seeds, data) in worker processes, each with its share of the cores
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
