@@ -112,12 +112,13 @@ def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: 
     return label, row, run
 
 
-def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int = 1) -> dict:
+def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int = 1,
+              threads: int | None = None) -> dict:
     specs = proof_runs(name, seed)
     jobs = max(1, min(jobs, len(specs)))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    explicit, threads = threads, threads or max(1, (os.cpu_count() or 1) // jobs)
     if jobs == 1:
-        results = [proof_row(name, spec, n, workdir, out) for spec in specs]
+        results = [proof_row(name, spec, n, workdir, out, explicit) for spec in specs]
         threads = torch.get_num_threads()  # what the trainer chose
     else:  # independent runs (seeds, data) in worker processes, each with its share of the cores
         import multiprocessing
@@ -135,7 +136,8 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int 
             "meta": {"n": n, "cpus": os.cpu_count(), "threads": threads, "jobs": jobs, "torch": torch.__version__,
                      "date": time.strftime("%Y-%m-%d"),
                      "command": f"python benchmarks/quality.py --proofs --models {name}"
-                                + (f" --jobs {jobs}" if jobs > 1 else "")}}
+                                + (f" --jobs {jobs}" if jobs > 1 else "")
+                                + (f" --threads {explicit}" if explicit else "")}}
 
 
 def write_proofs_md(out: Path) -> None:
@@ -175,6 +177,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     parser.add_argument("--jobs", type=int, default=1,
                         help="--proofs: train a recipe's runs and seeds in this many processes, sharing the cores")
+    parser.add_argument("--threads", type=int, help="--proofs: CPU threads per process (default: the cores / --jobs)")
     args = parser.parse_args()
     out = Path(args.out)
     if args.proofs:
@@ -185,7 +188,7 @@ def main() -> None:
             if not get_model_class(name).proof_recipe:
                 raise SystemExit(f"{name} has no proof_recipe")
             with tempfile.TemporaryDirectory() as workdir:
-                result = run_proof(name, args.n, args.seed, Path(workdir), out, args.jobs)
+                result = run_proof(name, args.n, args.seed, Path(workdir), out, args.jobs, args.threads)
             atomic_write_text(out / "proofs" / f"{name}.json", json.dumps(result, indent=2))
             write_proofs_md(out)
         return

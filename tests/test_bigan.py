@@ -1,9 +1,5 @@
-"""BiGAN: the encoder, the prior, the `encode` verb end to end and the capability's keys.
-
-No learning test yet: in CPU-sized runs (up to 3,000 steps, seed 0) E's codes did not beat an
-untrained E on the k-NN probe, and G(E(x)) kept the digit at chance (see the model's docstring
-for the diagnosis: D wins on images alone unless its lr is cut, and then learns no pairing).
-"""
+"""BiGAN: the encoder, the prior, the `encode` verb end to end, the capability's keys, and a
+reduced-budget learning test of the proof (E's codes and G(E(x)) carry the digit)."""
 
 import numpy as np
 import torch
@@ -63,3 +59,16 @@ def test_capability_keys_on_a_tiny_run(tmp_path):
     result = measure_capability(gankit.load(run), info, baselines=True)
     assert set(result) == {"knn_acc/test", "label_keep", "baseline/knn_acc/untrained", "baseline/label_keep/untrained"}
     assert all(0.0 <= v <= 1.0 for v in result.values())
+
+
+def test_bigan_encoder_learns_codes_that_keep_the_digit(tmp_path):
+    """6,000 steps of the `cpu` preset, the paper's MLPs narrowed to 256 units (batch 64, seed 0). The pairing
+    is learnt late: G(E(x)) keeps the digit at chance until ~3,000 steps, then climbs. Measured
+    (1 thread, 160 s under load, ~100 s idle): label_keep 0.558 (untrained 0.097), k-NN 0.902 vs
+    0.875 for an untrained E."""
+    run = train("bigan", "mnist", out=tmp_path, name="r", preset="cpu", steps=6000, batch_size=64, seed=0, log_every=500, sample_every=10**9, checkpoint_every=10**9,
+                progress="off")
+    result = measure_capability(gankit.load(run), gankit.api.read_run_config(run), baselines=True)
+    print({k: round(v, 4) for k, v in result.items()})
+    assert result["baseline/label_keep/untrained"] < 0.15 and result["label_keep"] > 0.3
+    assert result["knn_acc/test"] > result["baseline/knn_acc/untrained"] + 0.01

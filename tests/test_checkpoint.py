@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import gankit
-from gankit.api import resume, train
+from gankit.api import new_run_dir, resume, train
 from gankit.cli import main
 from gankit.engine import TrainConfig, Trainer, checkpoint
 from gankit.errors import GankitError, NonFiniteLossError
@@ -28,6 +28,15 @@ def test_state_flattening_round_trips_nested_structures():
     assert back["nested"]["list"][1].dtype == np.uint32 and (back["nested"]["list"][1] == np.arange(4)).all()
     with pytest.raises(TypeError):
         checkpoint.flatten_state({"f": lambda: 0}, {})
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
+    # The name has one-second resolution; the folder must be claimed, not just checked for.
+    first, second = new_run_dir(tmp_path, "gan"), new_run_dir(tmp_path, "gan")
+    assert first != second and first.is_dir() and second.is_dir()
+    (second / "config.json").write_text("{}")
+    with pytest.raises(GankitError, match="already exists"):
+        new_run_dir(tmp_path, "gan", name=second.name)
 
 
 def test_checkpoint_files_are_safetensors_and_json(tmp_path, mnist_small):

@@ -46,13 +46,20 @@ def load(run: str | os.PathLike, device: str | torch.device = "cpu") -> GANModel
 
 
 def new_run_dir(out: str | os.PathLike, model_name: str, name: str | None = None) -> Path:
-    base = Path(out) / (name or f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if name is not None:
+        path = Path(out) / name
+        if (path / "config.json").exists():
+            raise GankitError(f"run {path} already exists: resume it with --resume {path} or choose another --name")
+        return path
+    base = Path(out) / f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base.parent.mkdir(parents=True, exist_ok=True)
     path, i = base, 1
-    while path.exists() and name is None:
-        path, i = base.with_name(f"{base.name}-{i}"), i + 1
-    if name is not None and (path / "config.json").exists():
-        raise GankitError(f"run {path} already exists: resume it with --resume {path} or choose another --name")
-    return path
+    while True:
+        try:
+            path.mkdir()  # claims the name atomically: two runs started in the same second get two folders
+            return path
+        except FileExistsError:
+            path, i = base.with_name(f"{base.name}-{i}"), i + 1
 
 
 def train(

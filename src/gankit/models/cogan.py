@@ -13,7 +13,9 @@ the two images show the same digit 40.3% of the time (chance given the digits dr
 lenet-mnist on the MNIST side (99.0% on real MNIST test), a classifier trained in `capability` on
 the MNIST-M side (96.2% on real MNIST-M test). Short of the 90% target: the MNIST side is clean
 (judge confidence 0.86), the narrow `cpu` G draws the MNIST-M side poorly (confidence 0.65);
-agreement among pairs both judges are sure of is 77%. 300 steps already reach 45%.
+agreement among pairs both judges are sure of is 77%. 300 steps already reach 45%, and agreement
+swings from run to run: 1,500 steps give 19.7% (paper G) and 34.0% with a second per-domain layer
+(a 3x3 deconv + BN + PReLU in each head; not kept), so neither length nor that head is the lever.
 Deviations:
 - tanh outputs in [-1, 1] instead of sigmoid in [0, 1] (the house image range);
 - the `cpu` preset narrows G's shared layers 4x (256-128-64-32) so the proof trains in minutes on
