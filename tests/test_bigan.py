@@ -62,12 +62,12 @@ def test_capability_keys_on_a_tiny_run(tmp_path):
 
 
 def test_bigan_encoder_learns_codes_that_keep_the_digit(tmp_path):
-    """6,000 steps of the `cpu` preset, the paper's MLPs narrowed to 256 units (batch 64, seed 0). The pairing
-    is learnt late: G(E(x)) keeps the digit at chance until ~3,000 steps, then climbs. Measured
-    (1 thread, 160 s under load, ~100 s idle): label_keep 0.558 (untrained 0.097), k-NN 0.902 vs
-    0.875 for an untrained E."""
-    run = train("bigan", "mnist", out=tmp_path, name="r", preset="cpu", steps=6000, batch_size=64, seed=0, log_every=500, sample_every=10**9, checkpoint_every=10**9,
-                progress="off")
+    """6,000 steps of the `cpu` preset, the paper's MLPs narrowed to 256 units (batch 64, seed 0).
+    The pairing is learnt late: G(E(x)) keeps the digit at chance until ~3,000 steps, then climbs.
+    Measured (1 thread, 101 s in CI): label_keep 0.558 (untrained 0.097), k-NN 0.902 vs 0.875 for
+    an untrained E."""
+    run = train("bigan", "mnist", out=tmp_path, name="r", preset="cpu", steps=6000, batch_size=64, seed=0,
+                log_every=500, sample_every=10**9, checkpoint_every=10**9, progress="off")
     result = measure_capability(gankit.load(run), gankit.api.read_run_config(run), baselines=True)
     print({k: round(v, 4) for k, v in result.items()})
     assert result["baseline/label_keep/untrained"] < 0.15 and result["label_keep"] > 0.3
