@@ -85,7 +85,7 @@ def proof_runs(name: str, default_seed: int) -> list[dict]:
 def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: int | None = None) -> tuple:
     """Train one run x seed of the recipe and measure it: (label, row, run dir)."""
     spec = dict(spec)
-    if threads:  # a worker process: its share of the cores (the trainer would otherwise take them all)
+    if threads:  # --threads, or a worker's share of the cores (the trainer would otherwise take them all)
         spec["threads"] = threads
     tag, label, data = spec.pop("tag"), spec.pop("run"), spec.pop("data", "mnist")
     print(f"{tag}: training ({', '.join(f'{k}={v}' for k, v in spec.items() if v)}) ...", flush=True)
@@ -116,16 +116,16 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int 
               threads: int | None = None) -> dict:
     specs = proof_runs(name, seed)
     jobs = max(1, min(jobs, len(specs)))
-    explicit, threads = threads, threads or max(1, (os.cpu_count() or 1) // jobs)
     if jobs == 1:
-        results = [proof_row(name, spec, n, workdir, out, explicit) for spec in specs]
-        threads = torch.get_num_threads()  # what the trainer chose
+        results = [proof_row(name, spec, n, workdir, out, threads) for spec in specs]
+        used = torch.get_num_threads()  # what the trainer chose (or was given)
     else:  # independent runs (seeds, data) in worker processes, each with its share of the cores
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        used = threads or max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(proof_row, name, spec, n, workdir, out, threads) for spec in specs]
+            futures = [pool.submit(proof_row, name, spec, n, workdir, out, used) for spec in specs]
             results = [f.result() for f in futures]  # recipe order, whatever finishes first
     rows = [row for _, row, _ in results]
     run_dirs = {label: run for label, _, run in results}
@@ -133,11 +133,11 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int 
     return {"model": name, "paper": get_model_class(name).paper, "arxiv": get_model_class(name).arxiv,
             "recipe": get_model_class(name).proof_recipe, "rows": rows,
             "figure": figure.name if figure is not None else None,
-            "meta": {"n": n, "cpus": os.cpu_count(), "threads": threads, "jobs": jobs, "torch": torch.__version__,
+            "meta": {"n": n, "cpus": os.cpu_count(), "threads": used, "jobs": jobs, "torch": torch.__version__,
                      "date": time.strftime("%Y-%m-%d"),
                      "command": f"python benchmarks/quality.py --proofs --models {name}"
                                 + (f" --jobs {jobs}" if jobs > 1 else "")
-                                + (f" --threads {explicit}" if explicit else "")}}
+                                + (f" --threads {threads}" if threads else "")}}
 
 
 def write_proofs_md(out: Path) -> None:
