@@ -30,14 +30,16 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """image -> hidden layers (LeakyReLU 0.2) -> one logit per image."""
+    """image -> hidden layers (LeakyReLU 0.2) -> one logit per image. `batchnorm` puts BatchNorm
+    after each hidden linear layer (for encoders and classifiers built on it; a D keeps it off)."""
 
-    def __init__(self, image_shape: tuple[int, int, int], hidden: tuple[int, ...], out_features: int = 1) -> None:
+    def __init__(self, image_shape: tuple[int, int, int], hidden: tuple[int, ...], out_features: int = 1,
+                 *, batchnorm: bool = False) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
         width = math.prod(image_shape)
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+            layers += [nn.Linear(width, h), *([nn.BatchNorm1d(h)] if batchnorm else []), nn.LeakyReLU(0.2)]
             width = h
         self.trunk = nn.Sequential(*layers)
         self.head = nn.Linear(width, out_features)
