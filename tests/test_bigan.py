@@ -11,6 +11,7 @@ from gankit.api import train
 from gankit.cli import main
 from gankit.data import ImageDataset, load_mnist
 from gankit.evaluation import measure_capability
+from gankit.registry import get_model_class
 
 
 def test_encode_and_reconstruct_shapes_and_prior():
@@ -59,6 +60,9 @@ def test_capability_keys_on_a_tiny_run(tmp_path):
     result = measure_capability(gankit.load(run), info, baselines=True)
     assert set(result) == {"knn_acc/test", "label_keep", "baseline/knn_acc/untrained", "baseline/label_keep/untrained"}
     assert all(0.0 <= v <= 1.0 for v in result.values())
+    figure = get_model_class("bigan").proof_figure({None: run}, tmp_path / "figure.png")
+    size = gankit.load(run).config.image_size
+    assert Image.open(figure).size == (10 * (size + 2) + 2, 8 * (size + 2) + 2), "4 x 10 pairs: x above G(E(x))"
 
 
 def test_bigan_encoder_learns_codes_that_keep_the_digit(tmp_path):
