@@ -194,6 +194,7 @@ class BiGAN(GANModel):
         import gankit
         from gankit.data.sources import load_data
         from gankit.engine.artifacts import save_grid
+        from gankit.metrics.extractors import to_signed_unit
         from gankit.metrics.probes import predict
 
         if len(runs) != 1:
@@ -202,7 +203,7 @@ class BiGAN(GANModel):
         c = model.config
         test = load_data("mnist", c.image_size, c.channels, split="test")
         idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:40]
-        x = predict(lambda t: t, test.images[idx], model.device)  # (40, C, H, W) in [-1, 1]
+        x = to_signed_unit(test.images[idx])  # (40, C, H, W) in [-1, 1]
         recon = predict(model.reconstruct, test.images[idx], model.device)
         rows = torch.stack([x.view(4, 10, *x.shape[1:]), recon.view(4, 10, *x.shape[1:])], 1)  # (4, 2, 10, C, H, W)
         save_grid(rows.flatten(0, 2), out, nrow=10)
