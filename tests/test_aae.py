@@ -17,7 +17,7 @@ from gankit.data import ImageDataset
 from gankit.engine import TrainConfig, Trainer
 from gankit.errors import GankitError
 from gankit.evaluation import measure_capability
-from gankit.models.base import Batch
+from gankit.models.base import Batch, HeldOut
 
 PRIORS = ["gaussian", "mixture", "categorical"]
 
@@ -103,6 +103,28 @@ def test_encoder_batchnorm_trains_and_its_running_statistics_round_trip(tmp_path
     assert loaded.config.encoder_batchnorm and loaded.config.encoder == encoder
     assert torch.equal(model.classify(x), loaded.classify(x))
     assert batchnorms[0].running_mean.abs().sum() > 0, "running stats were updated"
+
+
+def test_affine_label_augmentation_trains_and_the_baseline_trains_with_it(monkeypatch):
+    """`label_augment=affine` (the semi proof's): the supervised phase and the labels-only baseline
+    see the same transformed images, and every parameter still gets a finite gradient."""
+    torch.manual_seed(0)
+    model = gankit.create_model("aae", preset="tiny", prior="categorical", label_augment="affine").train()
+    model.train_step(batch_for(model))
+    for n, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), n
+    x = torch.rand(6, 1, 8, 8) * 2 - 1
+    moved = model.augment_labeled(x, torch.Generator().manual_seed(0))
+    assert moved.shape == x.shape and not torch.allclose(moved, x, atol=1e-3)
+    seen = []
+    monkeypatch.setattr(gankit.models.aae, "train_supervised", lambda *a, **k: seen.append(k["augment"]))
+    g = torch.Generator().manual_seed(1)
+    data = ImageDataset(torch.randint(0, 256, (200, 1, 8, 8), dtype=torch.uint8, generator=g),
+                        torch.arange(200) % 10, "random")
+    model.eval().capability(HeldOut(train=data, test=data, seed=0, labeled_indices=torch.arange(20)), baselines=True)
+    assert seen == [model.augment_labeled]
+    with pytest.raises(GankitError, match="not one of"):
+        gankit.create_model("aae", preset="tiny", prior="categorical", label_augment="elastic")
 
 
 def test_mixture_prior_has_ten_modes_on_a_circle():

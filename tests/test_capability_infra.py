@@ -54,6 +54,20 @@ def test_random_shift_moves_content_without_changing_it():
     assert y.shape == x.shape and (y == 1).sum() == (x == 1).sum()
 
 
+def test_random_affine_is_the_identity_at_zero_and_keeps_the_background():
+    x = -torch.ones(4, 1, 12, 12)
+    x[:, :, 4:8, 5:7] = 1.0
+    assert torch.allclose(probes.random_affine(x, 0.0, 0.0, 0.0), x, atol=1e-5)
+    blank = probes.random_affine(-torch.ones(4, 1, 12, 12), 10.0, 0.1, 2.0, torch.Generator().manual_seed(0))
+    assert torch.allclose(blank, -torch.ones_like(blank), atol=1e-5), "the fill is the -1 background, not 0"
+    y = probes.random_affine(x, 10.0, 0.1, 2.0, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.min() >= -1 - 1e-5 and y.max() <= 1 + 1e-5
+    assert (y[:, :, 0, :] == -1).all(), "content moves by at most a few pixels; the border stays background"
+    assert not torch.allclose(y, x, atol=1e-3), "it does transform"
+    mass = (y + 1).sum((1, 2, 3)) / (x + 1).sum((1, 2, 3))
+    assert ((mass > 0.75) & (mass < 1.3)).all(), "rotation and a 10% scale keep the digit's ink"
+
+
 def test_labeled_indices_take_n_per_class_reproducibly():
     labels = torch.arange(300) % 3
     idx = labeled_indices(labels, 5, seed=1)

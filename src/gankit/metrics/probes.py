@@ -6,6 +6,7 @@ trainer). Images are uint8 or float in [-1, 1], NCHW; everything returns Python 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -95,10 +96,13 @@ def train_supervised(
     batch_size: int = 64,
     lr: float = 1e-3,
     seed: int = 0,
+    augment: Callable[[Tensor, torch.Generator], Tensor] | None = None,
 ) -> nn.Module:
     """Fit `net` (images in [-1, 1] -> logits) to a small labelled set with Adam: the baseline a
-    semi-supervised variant is judged against. Random-shift augmentation of up to 2 pixels, as
-    a fair baseline on 100 images needs some."""
+    semi-supervised variant is judged against. `augment(batch, generator)` defaults to a random
+    shift of up to 2 pixels, as a fair baseline on 100 images needs some; a variant that augments
+    its own labelled images otherwise passes the same function here."""
+    augment = augment or (lambda batch, gen: random_shift(batch, 2, gen))
     device = next(net.parameters()).device
     x, y = to_signed_unit(images).to(device), labels.to(device)
     gen = torch.Generator().manual_seed(seed)
@@ -106,8 +110,7 @@ def train_supervised(
     net.train()
     for _ in range(steps):
         idx = torch.randint(0, len(x), (min(batch_size, len(x)),), generator=gen).to(device)
-        batch = random_shift(x[idx], 2, gen)
-        loss = F.cross_entropy(net(batch), y[idx])
+        loss = F.cross_entropy(net(augment(x[idx], gen)), y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -126,3 +129,19 @@ def random_shift(x: Tensor, pixels: int, generator: torch.Generator | None = Non
     cols = (dx[:, None] + torch.arange(w)[None]).to(x.device)  # (B, W)
     batch = torch.arange(b, device=x.device)[:, None, None]
     return padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
+def random_affine(x: Tensor, degrees: float, scale: float, pixels: float,
+                  generator: torch.Generator | None = None) -> Tensor:
+    """Rotate each image by up to `degrees`, scale it by 1 +- `scale` and translate it by up to
+    `pixels`, bilinearly, filling with -1 (the background): `(B, C, H, W)` -> the same shape."""
+    b, _, h, w = x.shape
+    u = torch.rand(b, 4, generator=generator) * 2 - 1  # uniform in [-1, 1]: angle, scale, dx, dy
+    angle, factor = u[:, 0] * math.radians(degrees), 1 + u[:, 1] * scale
+    cos, sin = angle.cos() / factor, angle.sin() / factor
+    # affine_grid maps output to input coordinates in [-1, 1] units: a pixel is 2 / size of them.
+    theta = torch.stack([torch.stack([cos, -sin, u[:, 2] * pixels * 2 / w], 1),
+                         torch.stack([sin, cos, u[:, 3] * pixels * 2 / h], 1)], 1).to(x)  # (B, 2, 3)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    # grid_sample pads with 0, so sample x + 1 (background 0) and shift back.
+    return F.grid_sample(x + 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 1
