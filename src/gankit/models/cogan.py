@@ -292,6 +292,8 @@ class CoGAN(GANModel):
         is drawn (a G collapsed to one digit would agree trivially). Baseline: the same images with the
         B side shuffled across z, i.e. chance given the drawn digits' frequencies (an untrained G is no
         fair chance level: the judges read its noise as one fixed digit per side)."""
+        from gankit.metrics.probes import accuracy
+
         train, test = data.train, data.test
         if any(ds.labels is None for ds in (train.a, train.b, test.a, test.b)):
             raise GankitError("cogan's capability needs digit labels on both domains (--data mnist-m or edges2digits)")
@@ -308,8 +310,7 @@ class CoGAN(GANModel):
             "pair_agree": agree.float().mean().item(),
             "pair_agree/confident": agree[confident].float().mean().item() if confident.any() else 0.0,
             "confident_share": confident.float().mean().item(),
-            "judge_a_acc/test": (real_a == test.a.labels).float().mean().item(),
-            "judge_b_acc/test": (real_b == test.b.labels).float().mean().item(),
+            "judge_a_acc/test": accuracy(real_a, test.a.labels), "judge_b_acc/test": accuracy(real_b, test.b.labels),
             "judge_a_is_lenet": float(kind_a == "lenet-mnist"), "judge_b_is_lenet": float(kind_b == "lenet-mnist"),
             "conf_a": conf_a.mean().item(), "conf_b": conf_b.mean().item(),
             "top_class_share_a": cls_a.bincount(minlength=10).max().item() / n,
