@@ -164,6 +164,8 @@ def write_proofs_md(out: Path) -> None:
             else f"{meta['threads']} threads"
         lines += ["", f"`{meta['command']}` ({meta['date']}, {meta['cpus']} CPUs, {procs}, "
                   f"torch {meta['torch']})", ""]
+        if meta.get("note"):  # how a row was made when it was not by the command alone
+            lines += [meta["note"], ""]
     atomic_write_text(out / "proofs.md", "\n".join(lines))
 
 
