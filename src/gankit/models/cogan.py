@@ -20,6 +20,10 @@ held-out edge/digit pairs the two judges agree 97.2% of the time, the ceiling th
 missing is legibility, not correspondence: among pairs both judges are sure of (79% / 68% of them)
 agreement is 98.3% / 97.3%; the rest are digits a judge cannot read (mean confidence 0.94 on the
 MNIST-M side, 0.91 on edges).
+On edges the judges themselves set a lower ceiling on generated digits: the edges judge reading the
+edge operator applied to the generated MNIST side agrees with lenet-mnist on that same image only 86%
+of the time; a stronger edges judge (20,000 steps, 98.8% on real edges; not kept) reads the 38k run at
+85.9%. Batch 64 at 25,000 steps (not kept; 83 min) reads 84.4%, no better than batch 32 at 38,000.
 At 25,000 steps the paper's Adam 2e-4 reads 82.1% / 78.8% (chance 10.2% / 15.2%; 59% / 54% of pairs
 legible, 98.0% / 96.6% of those agree); 6e-4 without the decay 85.8% / 83.8% (so the decay adds 3.4
 points on MNIST-M and costs 1.4 on edges); the decay alone at 2e-4 81.7% / 79.0%. The 6e-4 rate stays
