@@ -99,6 +99,27 @@ def test_edges2digits_builds_and_steps(tmp_path):
     assert data.train.a.images.shape[1:] == (1, 28, 28) and data.train.b.labels is not None
     edges = data.train.a.images
     assert set(edges.unique().tolist()) <= {0, 255}, "domain A is the binary edge maps"
+    test = TwoDomainDataset(data.test.a.subset(64), data.test.b.subset(64), True, "test")
+    scores = model.capability(HeldOut(data.train, test, seed=0), baselines=True)
+    # The issue's reading on aligned data: lenet-mnist on both sides, the edge side translated first.
+    assert scores["judge_a_is_lenet_via_translation"] == 1.0 and scores["judge_b_is_lenet"] == 1.0, scores
+    assert {"pair_agree/side_judge", "real_pair_agree/side_judge", "real_pair_agree"} <= scores.keys(), scores
+
+
+@pytest.mark.slow
+def test_translated_edge_maps_read_as_their_digits():
+    """The instrument behind the edges proof: lenet-mnist reading held-out edge maps through the
+    translator fitted on training pairs. 300 steps (the proof trains 1,500) on 5,000 pairs read 98.5%
+    of 2,000 held-out edge maps as their digit (measured on one thread, 67 s; 500 steps on 10,000
+    pairs: 98.8%); lenet-mnist reads the same digits' plain images at 99.3%."""
+    from gankit.data.tasks import edges2digits
+    from gankit.metrics.probes import accuracy
+
+    model = tiny(translator_steps=300)
+    edges, digits = edges2digits("train")
+    test_edges, _ = edges2digits("test")
+    _, pred = model._lenet_via_translation(edges.subset(5000), digits.subset(5000), test_edges.subset(2000), seed=0)
+    assert accuracy(pred, test_edges.labels[:2000]) > 0.95
 
 
 @pytest.mark.slow

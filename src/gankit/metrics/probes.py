@@ -97,11 +97,13 @@ def train_supervised(
     lr: float = 1e-3,
     seed: int = 0,
     augment: Callable[[Tensor, torch.Generator], Tensor] | None = None,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
 ) -> nn.Module:
     """Fit `net` (images in [-1, 1] -> logits) to a small labelled set with Adam: the baseline a
     semi-supervised variant is judged against. `augment(batch, generator)` defaults to a random
     shift of up to 2 pixels, as a fair baseline on 100 images needs some; a variant that augments
-    its own labelled images otherwise passes the same function here."""
+    its own labelled images otherwise passes the same function here. With `loss_fn=F.l1_loss` and
+    `labels` the target images of aligned pairs (and no augmentation) it fits a translator instead."""
     augment = augment or (lambda batch, gen: random_shift(batch, 2, gen))
     device = next(net.parameters()).device
     x, y = to_signed_unit(images).to(device), labels.to(device)
@@ -110,7 +112,7 @@ def train_supervised(
     net.train()
     for _ in range(steps):
         idx = torch.randint(0, len(x), (min(batch_size, len(x)),), generator=gen).to(device)
-        loss = F.cross_entropy(net(augment(x[idx], gen)), y[idx])
+        loss = loss_fn(net(augment(x[idx], gen)), y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
