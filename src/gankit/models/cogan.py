@@ -28,12 +28,13 @@ with lenet-mnist on that same image only 86% of the time; a stronger edges judge
 on real edges; not kept) read 85.9%. Among pairs both readers are sure of (79% / 78% of them)
 agreement is 98.3% / 98.1%. Batch 64 at 25,000 steps (not kept; 83 min) read 84.4% with the side
 judge, no better than batch 32 at 38,000.
-Earlier runs (edges read by the side judge): at 25,000 steps the paper's Adam 2e-4 reads 82.1% / 78.8% (chance 10.2% / 15.2%; 59% / 54% of pairs
-legible, 98.0% / 96.6% of those agree); 6e-4 without the decay 85.8% / 83.8% (so the decay adds 3.4
-points on MNIST-M and costs 1.4 on edges); the decay alone at 2e-4 81.7% / 79.0%. The 6e-4 rate stays
-out of the config default and the `cpu` preset, which keep the paper's. It starts slower (15.8% against
-45% for 2e-4 at 300 steps on one machine) but leads from 1,000 steps on (51.3% against 29.5% at 1,000,
-62.8% against 34.8% at 1,500, on a Zen 4 EPYC), so the learning test trains at 6e-4 too.
+Earlier runs (edges read by the side judge): at 25,000 steps the paper's Adam 2e-4 reads 82.1% / 78.8%
+(chance 10.2% / 15.2%; 59% / 54% of pairs legible, 98.0% / 96.6% of those agree); 6e-4 without the
+decay 85.8% / 83.8% (so the decay adds 3.4 points on MNIST-M and costs 1.4 on edges); the decay alone
+at 2e-4 81.7% / 79.0%. The 6e-4 rate stays out of the config default and the `cpu` preset, which keep
+the paper's. It starts slower (15.8% against 45% for 2e-4 at 300 steps on one machine) but leads from
+1,000 steps on (51.3% against 29.5% at 1,000, 62.8% against 34.8% at 1,500, on a Zen 4 EPYC), so the
+learning test trains at 6e-4 too.
 Agreement grows with training (MNIST-M at 2e-4, measured every 1k steps: 16% / 26% / 35% /
 49% / 55% at 1k-5k; 6e-4 at 5k: 76.9%).
 A second per-domain layer in each G head (3x3 deconv + BN + PReLU; not kept) gave 34.0% against
