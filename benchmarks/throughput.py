@@ -1,7 +1,7 @@
 """Training and sampling throughput of every registered model, beside the classic MNIST GAN script.
 
 For each model in `gankit.list_models()` (paper-default config, batch 64): train-step
-images/s through the engine's own data path (embedded MNIST in memory -> BatchSampler ->
+images/s through the engine's own data path (embedded MNIST in memory -> BatchStream ->
 `model.train_step(Batch)`) and sampling images/s (`model.sample`). In the same run, as a
 baseline, the classic one-script PyTorch MNIST GAN (the PyTorch-GAN collection's
 `implementations/gan/gan.py`, rewritten here line by line): torchvision MNIST + PIL
@@ -40,12 +40,13 @@ import torchvision
 from torch import nn
 
 import gankit
-from gankit.data import BatchSampler, ImageDataset, load_data
+from gankit.data import ImageDataset, load_data
+from gankit.data.batches import BatchStream
 from gankit.data.idx import export_embedded_mnist
-from gankit.data.pairs import PairSampler, TwoDomainDataset
+from gankit.data.pairs import TwoDomainDataset
 from gankit.engine.checkpoint import atomic_write_text
-from gankit.engine.trainer import default_threads
-from gankit.models.base import Batch, GANModel
+from gankit.engine.trainer import TrainConfig, default_threads, plan_stages
+from gankit.models.base import GANModel
 from gankit.registry import get_model_class
 
 BATCH = 64
@@ -86,29 +87,20 @@ def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> 
     model = gankit.create_model(name)
     spec = model.data_spec()
     batch = min(BATCH, type(model).train_defaults.get("batch_size", BATCH))  # e.g. CycleGAN's batch 1
-    if spec.pairing != "none":  # translation at the paper's size: random images, the engine's pair sampler
+    if spec.pairing != "none":  # translation at the paper's size: random images
         g = torch.Generator().manual_seed(0)
         def domain(c: int) -> ImageDataset:
             shape = (4 * batch, c, spec.image_size, spec.image_size)
             labels = torch.randint(0, 10, (4 * batch,), generator=g)  # domain A is labelled for e.g. PixelDA
             return ImageDataset(torch.randint(0, 256, shape, dtype=torch.uint8, generator=g), labels)
-        pairs = TwoDomainDataset(domain(spec.channels), domain(spec.channels_b), spec.pairing == "paired", "random")
-        pair_sampler = PairSampler(pairs, batch, 0, spec.image_size, augment=False).to(device)
-        next_batch = lambda: (lambda a, b, y: Batch(a, y, {"b": b}))(*pair_sampler.next())  # noqa: E731
+        dataset = TwoDomainDataset(domain(spec.channels), domain(spec.channels_b), spec.pairing == "paired", "random")
     else:
         dataset = load_data("mnist", spec.image_size, spec.channels, split="train")
-        if spec.labels_per_class:
-            from gankit.data import labeled_indices
-            idx = labeled_indices(dataset.labels, spec.labels_per_class, 0)
-            labeled = BatchSampler(ImageDataset(dataset.images[idx], dataset.labels[idx]), min(batch, len(idx)), 1).to(device)
-        sampler = BatchSampler(dataset, batch, seed=0).to(device)
-
-        def next_batch() -> Batch:
-            images, labels = sampler.next()  # labels always travel, as in the engine
-            if spec.labels_per_class:  # semi-supervised: labels only on the small labelled batch
-                li, ll = labeled.next()
-                return Batch(images, None, {"labeled_images": li, "labeled_labels": ll})
-            return Batch(images, labels)
+    # The engine's own batches (labels travel with the images; semi-supervised: the small labelled batch).
+    stream = BatchStream(dataset, spec, batch, seed=0).to(device)
+    # Timed in the run's first stage (e.g. SRGAN's MSE pre-training), as a run starts.
+    model.progress = plan_stages(model, TrainConfig(batch_size=batch), len(dataset))[0][0].progress(0)
+    next_batch = stream.next
     setup_like_engine(model, device)
     model.train()
 
@@ -398,7 +390,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['cpu_count']} CPUs, 1-min load average {result['load_avg_1min_start']} at start, "
         f"{result['load_avg_1min_end']} at end. Paper-default configs, batch {a['batch']} (or the paper's smaller batch, "
         "column `batch`; translation variants train on random images at their paper size); gankit models read the "
-        f"embedded MNIST through the engine's BatchSampler. Train: {a['warmup']} warm-up steps, then up to "
+        f"embedded MNIST through the engine's BatchStream. Train: {a['warmup']} warm-up steps, then up to "
         f"{a['steps']} timed steps (at most {a['max_seconds']:g} s) per model, interleaved in rounds of {a['round']}; "
         "img/s = batch / median step time (the mean-based figure beside it). Models are timed "
         f"{a.get('group', 'all')} at a time. Sampling: `sample(n)` with n = {a['sample_batch']} at 32 px and below, "

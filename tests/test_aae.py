@@ -32,7 +32,7 @@ def batch_for(model, n=8):
     images = torch.rand(n, spec.channels, spec.image_size, spec.image_size, generator=g) * 2 - 1
     if spec.labels_per_class:
         labels = torch.randint(0, spec.num_classes, (n,), generator=g)
-        return Batch(images, None, {"labeled_images": images.flip(0), "labeled_labels": labels})
+        return Batch(images, None, labeled_images=images.flip(0), labeled_labels=labels)
     return Batch(images)
 
 

@@ -100,7 +100,7 @@ class LabelRecorder(GANModel):
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         assert batch.labels is None, "semi-supervised models must not receive the main batch's labels"
-        x, y = batch.extra["labeled_images"], batch.extra["labeled_labels"]
+        x, y = batch.labeled_images, batch.labeled_labels
         self.seen.append(x.flatten(1).sum(1))
         loss = torch.nn.functional.cross_entropy(self.generator(x.flatten(1)), y)
         self.optimize(loss, "generator")

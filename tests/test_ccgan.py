@@ -50,7 +50,7 @@ def test_no_more_than_100_labelled_images_ever_reach_the_model(monkeypatch, tmp_
 
     def spy(batch):
         assert batch.labels is None, "the main batch must come without labels"
-        seen.append(batch.extra["labeled_images"])
+        seen.append(batch.labeled_images)
         return step(batch)
 
     monkeypatch.setattr(model, "train_step", spy)
@@ -88,7 +88,7 @@ def composite_of(filled, context, mask):
 def test_preview_shows_holed_lowres_filled_and_original():
     model = gankit.create_model("ccgan", preset="tiny").train()
     x = torch.rand(8, 1, 8, 8) * 2 - 1
-    model.train_step(Batch(x, None, {"labeled_images": x, "labeled_labels": torch.arange(8) % 10}))
+    model.train_step(Batch(x, None, labeled_images=x, labeled_labels=torch.arange(8) % 10))
     grid, per_row = model.preview(4)
     assert per_row == 4 and grid.shape == (16, 1, 8, 8)
     assert torch.equal(grid[3::4], model.examples.a)  # the last column is the original

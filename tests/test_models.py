@@ -21,11 +21,11 @@ def random_batch(model, n=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     images = torch.rand(n, spec.channels, spec.image_size, spec.image_size, generator=g) * 2 - 1
     labels = torch.randint(0, spec.num_classes, (n,), generator=g) if spec.needs_labels else None
-    if spec.pairing != "none":  # two domains: B rides in extra
+    if spec.pairing != "none":  # two domains: B rides in Batch.b
         b = torch.rand(n, spec.channels_b, spec.image_size, spec.image_size, generator=g) * 2 - 1
-        return Batch(images, labels, {"b": b})
+        return Batch(images, labels, b=b)
     if spec.labels_per_class:  # semi-supervised: labels only on the separate labelled batch
-        return Batch(images, None, {"labeled_images": images.flip(0), "labeled_labels": labels})
+        return Batch(images, None, labeled_images=images.flip(0), labeled_labels=labels)
     return Batch(images, labels)
 
 

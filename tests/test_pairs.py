@@ -117,8 +117,8 @@ class TwoDomainRecorder(GANModel):
         return DataSpec(1, 4, pairing=self.config.pairing, channels_b=3)
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        assert batch.images.shape[1:] == (1, 4, 4) and batch.extra["b"].shape[1:] == (3, 4, 4) and batch.labels is None
-        loss = (self.generator(batch.images) - batch.extra["b"]).abs().mean()
+        assert batch.images.shape[1:] == (1, 4, 4) and batch.b.shape[1:] == (3, 4, 4) and batch.labels is None
+        loss = (self.generator(batch.images) - batch.b).abs().mean()
         self.optimize(loss, "generator")
         return {"loss/l1": loss.detach()}
 

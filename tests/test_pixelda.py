@@ -48,7 +48,7 @@ def test_bad_inputs_give_clear_errors():
         model.translate(torch.zeros(1, 1, 8, 8), "BtoA")
     x = torch.zeros(4, 1, 8, 8)
     with pytest.raises(GankitError, match="labelled source images"):
-        model.train_step(Batch(x, None, {"b": torch.zeros(4, 3, 8, 8)}))
+        model.train_step(Batch(x, None, b=torch.zeros(4, 3, 8, 8)))
     with pytest.raises(GankitError, match="multiple of 4"):
         gankit.create_model("pixelda", preset="tiny", image_size=10)
 

@@ -68,7 +68,7 @@ def test_only_the_chosen_labelled_images_ever_reach_the_model(monkeypatch, tmp_p
 
     def spy(batch):
         assert batch.labels is None, "the main batch must come without labels"
-        seen.append(batch.extra["labeled_images"])
+        seen.append(batch.labeled_images)
         return step(batch)
 
     monkeypatch.setattr(model, "train_step", spy)

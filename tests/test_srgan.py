@@ -1,5 +1,7 @@
-"""SRGAN: phases, any-size and tiled `upscale`, the content network choice, `gankit upscale` end to end
+"""SRGAN: its two stages, any-size and tiled `upscale`, the content network choice, `gankit upscale` end to end
 and its errors, and a learning test."""
+
+import json
 
 import numpy as np
 import pytest
@@ -11,19 +13,24 @@ import gankit.models.srgan  # noqa: F401  (registers the variant)
 from gankit.cli import main
 from gankit.errors import GankitError
 from gankit.metrics import sr_features
-from gankit.models.base import Batch
+from gankit.models.base import Batch, StageProgress
 from gankit.models.srgan import downsample
 
 
-def test_phases_follow_the_step_counter():
+def test_phases_follow_the_stages():
     torch.manual_seed(0)
     model = gankit.create_model("srgan", preset="tiny", pretrain_steps=2).train()
+    pretrain, adversarial = model.stages(None)
+    assert (pretrain.name, pretrain.steps, pretrain.trains, adversarial.name) == ("srresnet", 2, ("generator",), "srgan")
     x = torch.rand(4, 1, 16, 16) * 2 - 1
     d_before = [p.detach().clone() for p in model.discriminator.parameters()]
-    for _ in range(2):
+    for i in range(2):
+        model.progress = StageProgress(0, pretrain, i, 2)  # what the engine sets before each step
         logs = model.train_step(Batch(x))
         assert logs["loss/d"] == 0 and logs["loss/content"] == 0 and logs["loss/mse"] > 0
     assert all(torch.equal(a, b) for a, b in zip(d_before, model.discriminator.parameters())), "D waits for pretraining"
+    assert not model.adversarial
+    model.progress = StageProgress(1, adversarial, 0, 10)
     assert model.adversarial and int(model.step_count) == 2
     logs = model.train_step(Batch(x))
     assert {"loss/g", "loss/d", "loss/content", "loss/mse"} <= set(logs) and logs["loss/d"] > 0
@@ -169,3 +176,17 @@ def test_srresnet_beats_bicubic_on_held_out_photos(tmp_path):
     assert scores["steps/adversarial"] == 0
     assert scores["psnr/test"] >= scores["baseline/psnr_bicubic"] + 0.04, scores
     assert scores["ssim/test"] >= scores["baseline/ssim_bicubic"] + 0.004, scores
+
+
+def test_engine_walks_the_srresnet_then_srgan_stages(tmp_path):
+    from gankit.data import ImageDataset
+
+    images = torch.randint(0, 256, (16, 1, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    run = gankit.train("srgan", data=ImageDataset(images, name="noise"), out=tmp_path, name="sr", preset="tiny",
+                       model_config={"pretrain_steps": 2}, steps=4, batch_size=4, log_every=1, progress="off")
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["stage"]) for r in rows if r.get("event") == "stage"] == [(0, "srresnet"), (2, "srgan")]
+    d_loss = {r["step"]: r["loss/d"] for r in rows if "loss/d" in r}
+    assert d_loss[1] == d_loss[2] == 0 and d_loss[3] > 0 and d_loss[4] > 0
+    assert sorted(p.name for p in (run / "checkpoints").glob("step-*")) == ["step-00000002", "step-00000004"]
+    assert int(gankit.load(run).step_count) == 4  # loads back, both stages counted

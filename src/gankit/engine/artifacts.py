@@ -48,7 +48,8 @@ class RunLog:
                     row = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut short by a kill
-                if row.get("step", 0) <= resume_step:
+                # Events at the resume step (a stage's start) are written again when it is redone.
+                if row.get("step", 0) < resume_step or (row.get("step", 0) == resume_step and "event" not in row):
                     self.history.append(row)
             atomic_write_bytes(self.path, "".join(json.dumps(r) + "\n" for r in self.history).encode())
         self._tb = None
@@ -91,6 +92,9 @@ class RunLog:
                 pts = [(r["step"], r[name]) for r in self.history if name in r and "step" in r]
                 if pts:
                     ax.plot(*zip(*pts), label=name, linewidth=1.2)
+            for row in self.history:  # stage boundaries
+                if row.get("event") == "stage" and row.get("index", 0) > 0:
+                    ax.axvline(row["step"], color="0.6", linewidth=0.8, linestyle="--")
             ax.set_ylabel(group)
             ax.grid(alpha=0.3)
             ax.legend(loc="upper right", fontsize=8)

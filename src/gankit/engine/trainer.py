@@ -18,8 +18,9 @@ import torch
 from tqdm import tqdm
 
 from gankit.config import Config
-from gankit.data.core import BatchSampler, ImageDataset, labeled_indices
-from gankit.data.pairs import PairSampler, TwoDomainDataset
+from gankit.data.batches import BatchStream
+from gankit.data.core import ImageDataset
+from gankit.data.pairs import TwoDomainDataset
 from gankit.engine import distributed
 from gankit.engine.artifacts import RunLog, save_grid
 from gankit.engine.checkpoint import (
@@ -30,7 +31,7 @@ from gankit.engine.checkpoint import (
     save_checkpoint,
 )
 from gankit.errors import GankitError, NonFiniteLossError
-from gankit.models.base import Batch, GANModel
+from gankit.models.base import GANModel, Stage, StageProgress
 
 DEFAULT_STEPS = 5000
 
@@ -123,6 +124,52 @@ def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
+@dataclass(frozen=True)
+class PlannedStage:
+    """A variant's stage placed on the run's step axis: it covers steps [start, end)."""
+
+    index: int
+    stage: Stage
+    start: int
+    end: int
+    batch_size: int
+    image_size: int
+
+    def progress(self, step: int) -> StageProgress:
+        return StageProgress(self.index, self.stage, step - self.start, self.end - self.start)
+
+
+def plan_stages(model: GANModel, config: TrainConfig, n_images: int, world_size: int = 1) -> tuple[list[PlannedStage], int]:
+    """The stages of a run on its step axis, and the run's total steps. Bounded stages run their own
+    budgets; an open-ended last stage runs to the run's budget (steps, epochs of the first stage's
+    batches; minutes leave it unbounded). A budget that ends early cuts the plan there."""
+    c = config
+    stages = model.stages(c)
+    if not stages:
+        raise GankitError(f"{model.name} declares no training stages")
+    spec = model.data_spec()
+    sizes = [(st.batch_size or c.batch_size, st.image_size or spec.image_size) for st in stages]
+    budgets = [st.budget(b, world_size) for st, (b, _) in zip(stages, sizes)]
+    if any(b is None for b in budgets[:-1]):
+        raise GankitError(f"{model.name}: only the last stage may be open-ended (stages: {[st.name for st in stages]})")
+    run: list[int] = []
+    if c.steps is not None:
+        run.append(c.steps)
+    if c.epochs is not None:
+        run.append(max(1, math.ceil(c.epochs * (n_images // (sizes[0][0] * world_size)))))
+    if budgets[-1] is not None:
+        run.append(sum(budgets))  # type: ignore[arg-type]
+    if not run:
+        run.append(DEFAULT_STEPS if c.minutes is None else sys.maxsize)
+    total = min(run)
+    planned, start = [], 0
+    for i, (st, budget, (batch, size)) in enumerate(zip(stages, budgets, sizes)):
+        end = total if budget is None else min(total, start + budget)
+        planned.append(PlannedStage(i, st, start, end, batch, size))
+        start = end
+    return planned, total
+
+
 class Trainer:
     """Runs a model on a dataset for a budget, writing everything into `run_dir`."""
 
@@ -178,29 +225,13 @@ class Trainer:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def _total_steps(self, sampler: BatchSampler) -> int:
-        c = self.config
-        budgets = []
-        if c.steps is not None:
-            budgets.append(c.steps)
-        if c.epochs is not None:
-            budgets.append(max(1, math.ceil(c.epochs * sampler.batches_per_epoch)))
-        if not budgets:
-            budgets.append(DEFAULT_STEPS if c.minutes is None else sys.maxsize)
-        return min(budgets)
-
     def _setup_device(self) -> None:
         model, c = self.model, self.config
-        model.to(self.device)
-        if self.device.type == "cuda":
-            if c.channels_last:
-                model.to(memory_format=torch.channels_last)
-            if c.amp:
-                bf16 = torch.cuda.is_bf16_supported()
-                model.amp.enabled = True
-                model.amp.dtype = torch.bfloat16 if bf16 else torch.float16
-                if not bf16:
-                    model.amp.scalers = {name: torch.amp.GradScaler("cuda") for name in model.optimizers}
+        if self.device.type == "cuda" and c.amp:
+            bf16 = torch.cuda.is_bf16_supported()
+            model.amp.enabled = True
+            model.amp.dtype = torch.bfloat16 if bf16 else torch.float16
+        self._place_modules()
         if c.ema > 0:
             model.enable_ema()
         if self.world > 1:
@@ -213,6 +244,28 @@ class Trainer:
                     if isinstance(v, torch.Tensor) and k != "step":
                         state[k] = v.to(self.device)
 
+    def _place_modules(self) -> None:
+        """Move every module to the device, also those a stage hook just made, and give new optimizers
+        their loss scalers (fp16)."""
+        model = self.model
+        model.to(self.device)
+        if self.device.type == "cuda" and self.config.channels_last:
+            model.to(memory_format=torch.channels_last)
+        if model.amp.enabled and model.amp.dtype == torch.float16:
+            for name in model.optimizers:
+                model.amp.scalers.setdefault(name, torch.amp.GradScaler("cuda"))
+
+    def _begin_stage(self, planned: PlannedStage) -> BatchStream:
+        """A stage's hook, then its batches at its image size and batch size."""
+        self.model.begin_stage(planned.progress(planned.start))
+        self._place_modules()
+        if self.model.ema:
+            self.model.refresh_ema()
+        c = self.config
+        stream = BatchStream(self.dataset, self.model.data_spec(), planned.batch_size, c.seed, self.rank, self.world,
+                             image_size=planned.image_size, stage=planned.index)
+        return stream.to(self.device)
+
     def _set_lr_factor(self, step: int, total: int) -> None:
         """Stateless in the step, so a resumed run follows the same schedule."""
         start = self.config.lr_decay_from * total
@@ -222,52 +275,44 @@ class Trainer:
                 group.setdefault("initial_lr", group["lr"])
                 group["lr"] = group["initial_lr"] * factor
 
-    def _labeled_sampler(self) -> BatchSampler | None:
-        """For semi-supervised variants: batches from the few labelled images, and only those."""
-        per_class = self.model.data_spec().labels_per_class
-        if not per_class:
-            return None
-        idx = labeled_indices(self.dataset.labels, per_class, self.config.seed)
-        labeled = ImageDataset(self.dataset.images[idx], self.dataset.labels[idx], f"{self.dataset.name}-labeled")
-        batch = min(self.config.batch_size, len(labeled) // self.world)
-        return BatchSampler(labeled, batch, self.config.seed + 1, self.rank, self.world)
-
-    def state_dict(self, step: int, sampler: BatchSampler) -> dict[str, Any]:
-        state = {
+    def state_dict(self, step: int, stream: BatchStream, stage: int) -> dict[str, Any]:
+        return {
             "step": step,
+            "stage": stage,  # the stage the batch stream's state belongs to
             "optimizers": {k: opt.state_dict() for k, opt in self.model.optimizers.items()},
             "scalers": {k: s.state_dict() for k, s in self.model.amp.scalers.items()},
-            "sampler": sampler.state_dict(),
+            **stream.state_dict(),
             "rng": rng_state(self.device),
         }
-        if self.labeled_sampler is not None:
-            state["labeled_sampler"] = self.labeled_sampler.state_dict()
-        return state
 
-    def _load(self, sampler: BatchSampler) -> int:
+    def _load(self, plan: list[PlannedStage]) -> tuple[int, int, BatchStream]:
+        """Replays the stage hooks up to the checkpoint's stage (so grown networks exist), then restores
+        weights, optimizers, the batch stream and RNG. Returns (step, stage index, its stream)."""
         ckpt = latest_checkpoint(self.run_dir)
         if ckpt is None:
             raise GankitError(f"{self.run_dir} has no checkpoint to resume from; start a new run instead")
+        state = load_train_state(ckpt)
+        index = min(int(state.get("stage", 0)), len(plan) - 1)
+        for planned in plan[: index + 1]:
+            stream = self._begin_stage(planned)
         weights = load_model_state(ckpt)
         if any(k.startswith("ema.") for k in weights):
             self.model.enable_ema()
+            self.model.refresh_ema()
         self.model.load_state_dict(weights)
-        state = load_train_state(ckpt)
         for k, opt in self.model.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
             match_param_layout(opt)
         for k, s in self.model.amp.scalers.items():
             if k in state["scalers"]:
                 s.load_state_dict(state["scalers"][k])
-        sampler.load_state_dict(state["sampler"])
-        if self.labeled_sampler is not None:
-            self.labeled_sampler.load_state_dict(state["labeled_sampler"])
+        stream.load_state_dict(state)
         set_rng_state(state["rng"], self.device)
-        return int(state["step"])
+        return int(state["step"]), index, stream
 
-    def _save(self, step: int, sampler: BatchSampler) -> None:
+    def _save(self, step: int, stream: BatchStream, stage: int) -> None:
         if self.is_main:
-            save_checkpoint(self.run_dir, step, self.model.state_dict(), self.state_dict(step, sampler))
+            save_checkpoint(self.run_dir, step, self.model.state_dict(), self.state_dict(step, stream, stage))
         distributed.barrier()
 
     def _write_artifacts(self, step: int, log: RunLog, fixed_seed: int) -> None:
@@ -286,26 +331,18 @@ class Trainer:
         torch.manual_seed(c.seed + self.rank)
         np.random.seed(c.seed + self.rank)
         random.seed(c.seed + self.rank)
-        if isinstance(self.dataset, TwoDomainDataset):
-            sampler = PairSampler(self.dataset, c.batch_size, c.seed, self.model.data_spec().image_size,
-                                  self.dataset.augment, self.rank, self.world)
-        else:
-            sampler = BatchSampler(self.dataset, c.batch_size, c.seed, self.rank, self.world)
-        self.labeled_sampler = self._labeled_sampler()
         self._setup_device()
-        sampler.to(self.device)
-        if self.labeled_sampler is not None:
-            self.labeled_sampler.to(self.device)
-        start = 0
+        plan, total = plan_stages(self.model, c, len(self.dataset), self.world)
         if self.resume:
-            start = self._load(sampler)
-        elif self.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "samples").mkdir(exist_ok=True)
-            info = {**self.run_info, "model": self.model.name, "model_config": self.model.config.to_dict(), "train": c.to_dict()}
-            atomic_write_text(self.run_dir / "config.json", json.dumps(info, indent=2))
+            start, index, stream = self._load(plan)
+        else:
+            start, index, stream = 0, 0, self._begin_stage(plan[0])
+            if self.is_main:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                info = {**self.run_info, "model": self.model.name, "model_config": self.model.config.to_dict(),
+                        "train": c.to_dict()}
+                atomic_write_text(self.run_dir / "config.json", json.dumps(info, indent=2))
         (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        total = self._total_steps(sampler)
         log = RunLog(self.run_dir, resume_step=start) if self.is_main else None
         fixed_seed = c.seed + 1_000_003
         show = self.is_main and (c.progress == "on" or (c.progress == "auto" and sys.stderr.isatty()))
@@ -315,20 +352,32 @@ class Trainer:
         sums: dict[str, tuple[float, int]] = {}
         count, t_interval = 0, time.perf_counter()
         self.model.train()
+
+        def log_stage(planned: PlannedStage) -> None:
+            if len(plan) > 1:
+                bar.set_description(planned.stage.name)
+                if log is not None:
+                    log.write({"event": "stage", "step": planned.start, "index": planned.index, "stage": planned.stage.name,
+                               "image_size": planned.image_size, "batch_size": planned.batch_size,
+                               "steps": planned.end - planned.start})
+
+        if step == plan[index].start:
+            log_stage(plan[index])
         try:
             while step < total and (deadline is None or time.monotonic() < deadline):
+                if step >= plan[index].end:  # a stage boundary: checkpoint it, then the next stage
+                    if step != last_saved:
+                        self._save(step, stream, index)
+                        last_saved = step
+                    index += 1
+                    stream = self._begin_stage(plan[index])
+                    log_stage(plan[index])
+                    continue
                 if c.lr_decay_from > 0:
                     self._set_lr_factor(step, total)
-                extra = {}
-                if isinstance(sampler, PairSampler):
-                    images, extra["b"], labels = sampler.next()
-                    labels = labels if self.model.data_spec().needs_labels else None
-                else:
-                    images, labels = sampler.next()
-                if self.labeled_sampler is not None:  # semi-supervised: the only labels the model sees
-                    labels = None
-                    extra["labeled_images"], extra["labeled_labels"] = self.labeled_sampler.next()
-                losses = self.model.train_step(Batch(images, labels, extra))
+                planned = plan[index]
+                self.model.progress = planned.progress(step)
+                losses = self.model.train_step(stream.next())
                 values = {k: float(v) for k, v in losses.items()}
                 bad = [k for k, v in values.items() if not math.isfinite(v)]
                 if bad:
@@ -348,7 +397,7 @@ class Trainer:
                 if step % c.log_every == 0 or step == total:
                     elapsed = time.perf_counter() - t_interval
                     row = {"step": step, **{k: t / n for k, (t, n) in sums.items()}}
-                    row["perf/images_per_s"] = count * c.batch_size * self.world / max(elapsed, 1e-9)
+                    row["perf/images_per_s"] = count * planned.batch_size * self.world / max(elapsed, 1e-9)
                     if log is not None:
                         log.write(row)
                     bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in row.items() if k.startswith("loss/")}
@@ -361,7 +410,7 @@ class Trainer:
                     log.write({"step": step, **{f"eval/{k}": v for k, v in scores.items()}})
                     bar.write(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
                 if step % c.checkpoint_every == 0:
-                    self._save(step, sampler)
+                    self._save(step, stream, index)
                     last_saved = step
         except NonFiniteLossError:
             if log is not None:
@@ -371,7 +420,7 @@ class Trainer:
             raise
         bar.close()
         if step != last_saved or latest_checkpoint(self.run_dir) is None:
-            self._save(step, sampler)
+            self._save(step, stream, index)
         if step % c.sample_every != 0:
             self._write_artifacts(step, log, fixed_seed)
         if log is not None:

@@ -27,6 +27,6 @@ from gankit.models import (  # noqa: F401
     wgan,
     wgan_gp,
 )
-from gankit.models.base import Batch, DataSpec, GANModel
+from gankit.models.base import Batch, DataSpec, GANModel, Stage, StageProgress
 
-__all__ = ["Batch", "DataSpec", "GANModel"]
+__all__ = ["Batch", "DataSpec", "GANModel", "Stage", "StageProgress"]

@@ -317,7 +317,7 @@ class AAE(GANModel):
 
         # 3. Semi-supervised: y learns the few labels (shifted like the labels-only baseline's).
         if self.semi:
-            xl, yl = batch.extra["labeled_images"], batch.extra["labeled_labels"]  # (B', C, H, W), (B',)
+            xl, yl = batch.labeled_images, batch.labeled_labels  # (B', C, H, W), (B',)
             with self.autocast():
                 logits = self._split(self.encoder(self.augment_labeled(xl)))[0]
                 loss_sup = F.cross_entropy(logits.float(), yl)

@@ -18,34 +18,54 @@ import torch
 from torch import nn
 
 from gankit.config import Config
+from gankit.data.batches import Batch, DataSpec
 from gankit.errors import GankitError
 
 
-@dataclass
-class Batch:
-    """One training batch, already on the model's device. Images are float in [-1, 1], NCHW."""
+@dataclass(frozen=True)
+class Stage:
+    """One stage of training, declared by a variant's `stages()` and walked by the engine in order.
 
-    images: torch.Tensor  # (B, C, H, W)
-    labels: torch.Tensor | None = None  # (B,) int64
-    extra: dict[str, torch.Tensor] = field(default_factory=dict)
+    The engine rebuilds the batch stream at the stage's image size and batch size, calls the
+    variant's `begin_stage` hook at its start, tells `train_step` the progress within it (through
+    `GANModel.progress`), and writes a checkpoint at its end.
+    """
+
+    name: str
+    steps: int | None = None  # budget in optimisation steps; None with images None: the rest of the run
+    images: int | None = None  # budget in training images instead (rounded up to whole batches)
+    image_size: int | None = None  # None: the variant's data_spec().image_size
+    batch_size: int | None = None  # None: the run's batch size
+    trains: tuple[str, ...] | None = None  # optimizers (networks) that step in this stage; None: all
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and self.images is not None:
+            raise GankitError(f"stage {self.name!r}: give its budget in steps or in images, not both")
+        for key in ("steps", "images", "image_size", "batch_size"):
+            value = getattr(self, key)
+            if value is not None and value < (0 if key in ("steps", "images") else 1):
+                raise GankitError(f"stage {self.name!r}: {key} must be positive, got {value}")
+
+    def budget(self, batch_size: int, world_size: int = 1) -> int | None:
+        """Steps this stage runs for, or None when it runs to the end of the run."""
+        if self.images is not None:
+            return -(-self.images // (batch_size * world_size))
+        return self.steps
 
 
 @dataclass(frozen=True)
-class DataSpec:
-    """What a variant needs from the data: the engine checks batches against it."""
+class StageProgress:
+    """Where training is: stage `index` of the run, `step` steps done of its `steps` (an open-ended
+    stage's steps are what the run's budget leaves it). `fraction` is what a fade-in reads."""
 
-    channels: int
-    image_size: int
-    needs_labels: bool = False
-    num_classes: int = 0  # > 0 when labels are used
-    # > 0 makes training semi-supervised: the main batch comes without labels, and only this
-    # many labelled images per class (chosen once from the seed) ever reach the model, as
-    # Batch.extra["labeled_images"] (B', C, H, W) and Batch.extra["labeled_labels"] (B',).
-    labels_per_class: int = 0
-    # Two-domain (translation) variants: "paired" needs aligned A/B pairs, "unpaired" takes two
-    # domains; the engine then gives domain A as Batch.images and domain B as Batch.extra["b"].
-    pairing: str = "none"  # none | paired | unpaired
-    channels_b: int = 0  # domain B's channels (two-domain variants)
+    index: int
+    stage: Stage
+    step: int
+    steps: int
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / max(1, self.steps))
 
 
 @dataclass
@@ -95,10 +115,21 @@ class GANModel(nn.Module):
         self.amp = AmpSettings()
         # Set by the engine under data parallelism: averages gradients across processes.
         self.grad_sync: Callable[[list[torch.Tensor]], None] | None = None
+        # Set by the engine before every train_step: the stage and the progress within it.
+        self.progress: StageProgress | None = None
 
     # ---- what a variant implements -------------------------------------------------------
     def data_spec(self) -> DataSpec:
         raise NotImplementedError
+
+    def stages(self, train: Any) -> list[Stage]:
+        """The ordered stages of a run given its `TrainConfig`; one open-ended stage by default."""
+        return [Stage("train")]
+
+    def begin_stage(self, progress: StageProgress) -> None:
+        """Called by the engine at the start of each stage (and, on resume, for every stage up to the
+        current one before the weights are loaded): grow a network, freeze a scale, make optimizers.
+        The engine moves new modules to the device and refreshes EMA copies afterwards."""
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One optimisation step on `batch`; returns detached scalar losses by stable name."""
@@ -175,8 +206,17 @@ class GANModel(nn.Module):
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp.dtype)
 
+    def trains(self, optimizer: str) -> bool:
+        """Whether the current stage steps `optimizer` (every optimizer outside staged training)."""
+        names = None if self.progress is None else self.progress.stage.trains
+        return names is None or optimizer in names
+
     def optimize(self, loss: torch.Tensor, optimizer: str) -> None:
         """Backward `loss` into the parameters of `optimizer` and take its step."""
+        if not self.trains(optimizer):
+            stage = self.progress.stage  # type: ignore[union-attr]
+            raise GankitError(f"{self.name} stepped {optimizer!r} in stage {stage.name!r}, which trains only "
+                              f"{', '.join(stage.trains or ())}")
         opt = self.optimizers[optimizer]
         opt.zero_grad(set_to_none=True)
         scaler = self.amp.scalers.get(optimizer)
@@ -226,6 +266,21 @@ class GANModel(nn.Module):
                 shadow.requires_grad_(False)
                 shadow.eval()
                 self.ema[name] = shadow
+
+    @torch.no_grad()
+    def refresh_ema(self) -> None:
+        """After a stage hook changed a network's structure: its EMA copy takes the new structure,
+        keeping the averaged values of every tensor that kept its name and shape."""
+        for name, shadow in list(self.ema.items()):
+            live = getattr(self, name)
+            old, new = shadow.state_dict(), live.state_dict()
+            if old.keys() == new.keys() and all(old[k].shape == new[k].shape for k in old):
+                continue
+            fresh = copy.deepcopy(live)
+            fresh.requires_grad_(False)
+            fresh.eval()
+            fresh.load_state_dict({k: old[k] if k in old and old[k].shape == v.shape else v for k, v in new.items()})
+            self.ema[name] = fresh
 
     @torch.no_grad()
     def update_ema(self, decay: float) -> None:

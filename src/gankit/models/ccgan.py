@@ -193,11 +193,11 @@ class CCGAN(InpaintingModel):
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         c = self.config
-        if batch.labels is not None or "labeled_images" not in batch.extra:
-            raise GankitError("ccgan trains semi-supervised: unlabelled batches plus Batch.extra['labeled_images'/"
-                              "'labeled_labels'] from the engine (DataSpec.labels_per_class)")
+        if batch.labels is not None or batch.labeled_images is None:
+            raise GankitError("ccgan trains semi-supervised: unlabelled batches plus Batch.labeled_images and "
+                              "labeled_labels from the engine (DataSpec.labels_per_class)")
         unl = batch.images  # (B, C, S, S), no labels
-        lab, labels = batch.extra["labeled_images"], batch.extra["labeled_labels"]  # (B', C, S, S), (B',)
+        lab, labels = batch.labeled_images, batch.labeled_labels  # (B', C, S, S), (B',)
         lab = random_shift(lab, c.label_shift)
         self.examples.keep(unl, unl[:, :1])
         mask = self.masks(len(unl))  # (B, 1, S, S), 1 = hole

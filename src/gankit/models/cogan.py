@@ -255,10 +255,10 @@ class CoGAN(GANModel):
         return DataSpec(channels=c.channels_a, image_size=c.image_size, pairing="unpaired", channels_b=c.channels_b)
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        if "b" not in batch.extra:
+        if batch.b is None:
             raise GankitError("cogan learns two domains at once: train it on two-domain data "
                               "(--data mnist-m, edges2digits, or an unaligned trainA/ trainB/ folder)")
-        a, b = batch.images, batch.extra["b"]  # (B, Ca, 28, 28), (B', Cb, 28, 28): unpaired
+        a, b = batch.images, batch.b  # (B, Ca, 28, 28), (B', Cb, 28, 28): unpaired
         z = self.latent(len(a), self.config.latent_dim)
         with self.autocast():
             fake_a, fake_b = self.generator(z)  # one z, one image per domain

@@ -83,7 +83,7 @@ class TwoWayTranslator(GANModel):
         return None
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        a, b = batch.images, batch.extra["b"]  # (B, Ca, S, S), (B', Cb, S, S): unaligned
+        a, b = batch.images, batch.b  # (B, Ca, S, S), (B', Cb, S, S): unaligned
         c = self.config
         self.examples.keep(a, b)
         g_turn = int(self.d_steps) % getattr(c, "n_critic", 1) == 0

@@ -126,7 +126,7 @@ class DiscoGAN(TwoWayTranslator):
         return F.mse_loss(x, target)
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        a, b = batch.images, batch.extra["b"]  # (B, Ca, S, S), (B', Cb, S, S): unaligned
+        a, b = batch.images, batch.b  # (B, Ca, S, S), (B', Cb, S, S): unaligned
         c = self.config
         self.examples.keep(a, b)
         step = int(self.d_steps)  # counts train steps here

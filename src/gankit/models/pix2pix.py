@@ -97,7 +97,7 @@ class Pix2Pix(GANModel):
         return self.generator.size_multiple
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        x, y = batch.images, batch.extra["b"]  # (B, Ca, S, S), (B, Cb, S, S)
+        x, y = batch.images, batch.b  # (B, Ca, S, S), (B, Cb, S, S)
         self.examples.keep(x, y)
         c = self.config
         with self.autocast():

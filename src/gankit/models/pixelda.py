@@ -189,11 +189,11 @@ class PixelDA(GANModel):
         return torch.rand(n, self.config.latent_dim, device=self.device, generator=generator) * 2 - 1
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        if batch.labels is None or "b" not in batch.extra:
+        if batch.labels is None or batch.b is None:
             raise GankitError("pixelda needs labelled source images and unlabelled target images: "
                               "train it on two-domain data whose domain A has labels (--data mnist-m)")
         c = self.config
-        x, y, target = batch.images, batch.labels, batch.extra["b"]  # (B, Ca, S, S), (B,), (B', Cb, S, S)
+        x, y, target = batch.images, batch.labels, batch.b  # (B, Ca, S, S), (B,), (B', Cb, S, S)
         self.examples.keep(x, target)
         with self.autocast():
             adapted = self.generator(x, self.noise(len(x)))  # (B, Cb, S, S)

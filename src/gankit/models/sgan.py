@@ -230,11 +230,11 @@ class SGAN(GANModel):
         return torch.rand(n, self.config.latent_dim, device=self.device, generator=generator)
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        if batch.labels is not None or "labeled_images" not in batch.extra:
-            raise GankitError("sgan trains semi-supervised: unlabelled batches plus Batch.extra['labeled_images'/"
-                              "'labeled_labels'] from the engine (DataSpec.labels_per_class)")
+        if batch.labels is not None or batch.labeled_images is None:
+            raise GankitError("sgan trains semi-supervised: unlabelled batches plus Batch.labeled_images and "
+                              "labeled_labels from the engine (DataSpec.labels_per_class)")
         unl = batch.images  # (B, C, H, W), no labels
-        lab, labels = batch.extra["labeled_images"], batch.extra["labeled_labels"]  # (B', C, H, W), (B',)
+        lab, labels = batch.labeled_images, batch.labeled_labels  # (B', C, H, W), (B',)
         lab = random_shift(lab, self.config.label_shift)
         if not bool(self.initialized):
             with torch.no_grad():

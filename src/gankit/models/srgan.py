@@ -5,7 +5,7 @@ sharp image; comparing deep features (content loss: VGG19 relu5_4 maps rescaled 
 small adversarial term (1e-3) pushes G towards one sharp, natural-looking image instead. G is
 SRResNet (16 residual blocks, two x2 pixel-shuffle stages for x4), first trained alone with MSE (that
 network *is* SRResNet), then fine-tuned as SRGAN; D is a VGG-style conv stack with a dense 1024
-layer. One run does both phases: the step counter is a buffer, so a resumed run stays in its phase.
+layer. One run does both phases as two engine stages: "srresnet" (G alone, MSE) then "srgan".
 The low-resolution input is made inside the model, as in the paper: bicubic x4 downsampling
 (antialiased) of the high-resolution crops the engine gives, quantised to 8 bits like a stored
 image. Images are in [-1, 1]. Adam 1e-4, betas (0.9, 0.999).
@@ -41,7 +41,7 @@ from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
 from gankit.metrics.restoration import psnr, ssim
 from gankit.metrics.sr_features import ContentNetwork, bicubic, load_content_network, resolve_content_network
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, GANModel, HeldOut, Stage
 from gankit.nn.srresnet import SRDiscriminator, SRResNet
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -116,7 +116,7 @@ class SRGAN(GANModel):
         self.discriminator = SRDiscriminator(c.channels, c.image_size, c.d_width, c.d_stages, c.d_dense)
         self.optimizers = {"generator": adam(self.generator.parameters(), c.lr, c.betas),
                            "discriminator": adam(self.discriminator.parameters(), c.lr, c.betas)}
-        self.register_buffer("step_count", torch.zeros((), dtype=torch.int64))  # decides the phase; resumes exactly
+        self.register_buffer("step_count", torch.zeros((), dtype=torch.int64))  # steps trained (both stages)
         self.register_buffer("examples", torch.zeros(c.grid_examples, c.channels, c.image_size, c.image_size))
         self.register_buffer("examples_kept", torch.zeros((), dtype=torch.bool))
         self._content: ContentNetwork | None = None  # frozen, loaded on first use; not in the checkpoint
@@ -124,10 +124,17 @@ class SRGAN(GANModel):
     def data_spec(self) -> DataSpec:
         return DataSpec(channels=self.config.channels, image_size=self.config.image_size)
 
+    def stages(self, train: Any) -> list[Stage]:
+        """SRResNet: `pretrain_steps` of G alone with MSE; then SRGAN to the end of the run."""
+        srgan = Stage("srgan")
+        if self.config.pretrain_steps == 0:
+            return [srgan]
+        return [Stage("srresnet", steps=self.config.pretrain_steps, trains=("generator",)), srgan]
+
     @property
     def adversarial(self) -> bool:
-        """Past the SRResNet (MSE) pretraining: training as SRGAN."""
-        return int(self.step_count) >= self.config.pretrain_steps
+        """In the SRGAN stage, where D trains (outside the engine's stages: always)."""
+        return self.trains("discriminator")
 
     def content_net(self) -> ContentNetwork:
         if self._content is None:
