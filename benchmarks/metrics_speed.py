@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 
 import gankit
-from gankit.engine.checkpoint import atomic_write_text
 from gankit.engine.trainer import default_threads
 from gankit.evaluation import evaluate_model, reference_set
+from gankit.fileio import atomic_write_text
 
 TARGET_S = 15.0
 

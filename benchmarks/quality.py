@@ -5,9 +5,9 @@ one, else its paper defaults), then its final weights are scored on 10,000 sampl
 the MNIST test split with the lenet-mnist extractor (not comparable with Inception FIDs in
 papers). Writes benchmarks/results/quality.{json,md,png}.
 
-`--proofs`: each variant with a `proof_recipe` trains at that full budget (every run and
-seed the recipe lists) and is measured on its paper's capability (`model.capability` with
-baselines) plus fid[lenet-mnist] (and label_acc for class-conditional generators). Writes
+`--proofs`: each variant with a recipe in benchmarks/recipes/<name>.json trains at that full
+budget (every run and seed the recipe lists) and is measured on its paper's capabilities
+(gankit.capabilities, with baselines) plus fid[lenet-mnist] (and label_acc for class-conditional generators). Writes
 benchmarks/results/proofs/<model>.json and sample grids, and rebuilds proofs.md from all of them.
 """
 
@@ -24,12 +24,21 @@ from pathlib import Path
 import torch
 
 import gankit
+from figures import proof_figure
 from gankit.api import train
-from gankit.engine.checkpoint import atomic_write_bytes, atomic_write_text
 from gankit.evaluation import evaluate_model, measure_capability
+from gankit.fileio import atomic_write_bytes, atomic_write_text
 from gankit.registry import get_model_class
 
 METRICS = ("fid", "kid", "is", "pr", "dc")
+RECIPES = Path(__file__).parent / "recipes"
+
+
+def load_recipe(name: str) -> dict:
+    """benchmarks/recipes/<name>.json: TrainConfig fields plus optional preset, model_config, runs,
+    seeds, figure and why; empty when the variant has no proof."""
+    path = RECIPES / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 CHART = ("fid", "is", "precision", "recall", "density", "coverage")
 
 
@@ -70,8 +79,9 @@ def chart(rows: list[dict], path: Path) -> None:
 
 def proof_runs(name: str, default_seed: int) -> list[dict]:
     """The recipe's runs x seeds, each a dict of train() arguments plus its label."""
-    recipe = dict(get_model_class(name).proof_recipe)
+    recipe = load_recipe(name)
     runs, seeds = recipe.pop("runs", [{}]), recipe.pop("seeds", [default_seed])
+    recipe.pop("figure", None), recipe.pop("why", None)
     out = []
     for run in runs:
         spec = {**recipe, **run, "model_config": {**recipe.get("model_config", {}), **run.get("model_config", {})}}
@@ -129,9 +139,9 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int 
             results = [f.result() for f in futures]  # recipe order, whatever finishes first
     rows = [row for _, row, _ in results]
     run_dirs = {label: run for label, _, run in results}
-    figure = get_model_class(name).proof_figure(run_dirs, out / "proofs" / f"{name}-figure.png")
+    figure = proof_figure(load_recipe(name).get("figure"), run_dirs, out / "proofs" / f"{name}-figure.png")
     return {"model": name, "paper": get_model_class(name).paper, "arxiv": get_model_class(name).arxiv,
-            "recipe": get_model_class(name).proof_recipe, "rows": rows,
+            "recipe": load_recipe(name), "rows": rows,
             "figure": figure.name if figure is not None else None,
             "meta": {"n": n, "cpus": os.cpu_count(), "threads": used, "jobs": jobs, "torch": torch.__version__,
                      "date": time.strftime("%Y-%m-%d"),
@@ -142,7 +152,7 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int 
 
 def write_proofs_md(out: Path) -> None:
     lines = ["# Capability proofs", "",
-             "Each variant trained at its `proof_recipe` budget on its recipe's embedded data (MNIST unless the "
+             "Each variant trained at its recipe's budget (benchmarks/recipes/) on its recipe's embedded data (MNIST unless the "
              "command's model names another: MNIST-M, edge maps, scikit-image photos), then measured on its "
              "paper's own claim on the held-out test split (`baseline/...` keys: what the claim is judged "
              "against). fid/label_acc use the lenet-mnist extractor on 10,000 samples. Reproduce a row with "
@@ -183,12 +193,11 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     if args.proofs:
-        names = args.models.split(",") if args.models else [m for m in gankit.list_models()
-                                                              if get_model_class(m).proof_recipe]
+        names = args.models.split(",") if args.models else [m for m in gankit.list_models() if load_recipe(m)]
         (out / "proofs").mkdir(parents=True, exist_ok=True)
         for name in names:
-            if not get_model_class(name).proof_recipe:
-                raise SystemExit(f"{name} has no proof_recipe")
+            if not load_recipe(name):
+                raise SystemExit(f"{name} has no proof recipe ({RECIPES / (name + '.json')} does not exist)")
             with tempfile.TemporaryDirectory() as workdir:
                 result = run_proof(name, args.n, args.seed, Path(workdir), out, args.jobs, args.threads)
             atomic_write_text(out / "proofs" / f"{name}.json", json.dumps(result, indent=2))

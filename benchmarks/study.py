@@ -23,8 +23,8 @@ import torch
 
 import gankit
 from gankit.api import train
-from gankit.engine.checkpoint import atomic_write_bytes, atomic_write_text
 from gankit.evaluation import evaluate_model
+from gankit.fileio import atomic_write_bytes, atomic_write_text
 
 LOSSES = ("mmgan", "nsgan", "lsgan", "wgan", "wgan_gp", "dragan", "began", "bgan")
 

@@ -44,8 +44,8 @@ from gankit.data import ImageDataset, load_data
 from gankit.data.batches import BatchStream
 from gankit.data.idx import export_embedded_mnist
 from gankit.data.pairs import TwoDomainDataset
-from gankit.engine.checkpoint import atomic_write_text
 from gankit.engine.trainer import TrainConfig, default_threads, plan_stages
+from gankit.fileio import atomic_write_text
 from gankit.models.base import GANModel
 from gankit.registry import get_model_class
 

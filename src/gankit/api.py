@@ -125,7 +125,7 @@ def resume(run: str | os.PathLike, **train_overrides: Any) -> Path:
         dataset = dataset.subset(data["max_images"])
     config = TrainConfig.from_dict({**info["train"], **train_overrides})
     info["train"] = config.to_dict()
-    from gankit.engine.checkpoint import atomic_write_text
+    from gankit.fileio import atomic_write_text
 
     atomic_write_text(run / "config.json", json.dumps(info, indent=2))
     Trainer(net, dataset, config, run, run_info=info, resume=True, evaluator=make_evaluator(config, info, net)).fit()

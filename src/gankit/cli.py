@@ -150,7 +150,7 @@ def cmd_classify(args: argparse.Namespace) -> None:
         f"{name},{int(c)},{float(p):.4f}" for name, c, p in zip(inputs.names, pred, logits.softmax(1).amax(1))
     ]
     if args.out:
-        from gankit.engine.checkpoint import atomic_write_text
+        from gankit.fileio import atomic_write_text
 
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(Path(args.out), "\n".join(rows) + "\n")
@@ -350,7 +350,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         if args.json:
             import json
 
-            from gankit.engine.checkpoint import atomic_write_text
+            from gankit.fileio import atomic_write_text
 
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(Path(args.json), json.dumps(result, indent=2))

@@ -17,9 +17,10 @@ import torch
 
 from gankit.data import NAMED, labeled_indices, load_data
 from gankit.data.sources import load_for_spec
-from gankit.engine.checkpoint import atomic_write_text
 from gankit.errors import GankitError
-from gankit.models.base import GANModel, HeldOut
+from gankit.fileio import atomic_write_text
+from gankit.data.batches import HeldOut
+from gankit.models.base import GANModel
 
 MNIST_LIKE = ("mnist", "fashion-mnist")
 
@@ -97,7 +98,7 @@ def format_table(metrics: dict[str, float]) -> str:
 
 
 def held_out(info: dict[str, Any], model: GANModel, split: str = "test") -> HeldOut:
-    """A run's training data and held-out split at the model's size, for `model.capability`."""
+    """A run's training data and held-out split at the model's size, for its capabilities."""
     data = info.get("data", {})
     source = data.get("source", "mnist")
     spec = model.data_spec()
@@ -115,19 +116,14 @@ def held_out(info: dict[str, Any], model: GANModel, split: str = "test") -> Held
 
 
 def has_capability(model: GANModel) -> bool:
-    return type(model).capability is not GANModel.capability
+    return bool(type(model).capabilities)
 
 
-def measure_capability(model: GANModel, info: dict[str, Any], split: str = "test", baselines: bool = False) -> dict[str, float]:
-    """`model.capability` on the run's held-out data, in eval mode (empty for variants without one)."""
+def measure_capability(model: GANModel, info: dict[str, Any], split: str = "test", baselines: bool = False,
+                       **options: Any) -> dict[str, float]:
+    """The model's registered capabilities on the run's held-out data (empty for variants without one)."""
+    from gankit.capabilities import measure
+
     if not has_capability(model):
         return {}
-    data = held_out(info, model, split)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.random.fork_rng(devices=list(range(torch.cuda.device_count()))):
-            torch.manual_seed(data.seed)
-            return {k: float(v) for k, v in model.capability(data, baselines=baselines).items()}
-    finally:
-        model.train(was_training)
+    return measure(model, held_out(info, model, split), baselines=baselines, **options)

@@ -22,6 +22,18 @@ from gankit.errors import GankitError
 
 
 @dataclass
+class HeldOut:
+    """What a capability (gankit.capabilities) reads: the run's training data and its held-out split at the model's
+    size (both with all labels, for probes and scoring only), and which training images were the
+    labelled ones in a semi-supervised run."""
+
+    train: Any  # gankit.data.ImageDataset
+    test: Any  # gankit.data.ImageDataset
+    labeled_indices: torch.Tensor | None = None  # (N_labeled,) into train
+    seed: int = 0
+
+
+@dataclass
 class Batch:
     """One training batch, already on the model's device. Images are float in [-1, 1], NCHW."""
 

@@ -48,13 +48,31 @@ def _resize_center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [-1, 1]."""
-    return images.float().div_(127.5).sub_(1.0)
+    """uint8 [0, 255] -> float32 [-1, 1] (a new tensor; the one place this conversion is written)."""
+    return images.float() / 127.5 - 1.0
+
+
+def quantize(images: torch.Tensor) -> torch.Tensor:
+    """Float [-1, 1] rounded to the 256 levels a uint8 image holds, on the images' own device."""
+    return torch.round((images + 1) * 127.5) / 127.5 - 1.0
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """float [-1, 1] -> uint8 [0, 255] on the CPU."""
     return ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def to_signed_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] or float [-1, 1] -> float32 [-1, 1]; float inputs are clamped like saving to a file would."""
+    if images.dtype == torch.uint8:
+        return to_unit_range(images)
+    if not images.is_floating_point():
+        raise GankitError(f"images must be uint8 or float in [-1, 1], got dtype {images.dtype}")
+    if not torch.isfinite(images).all():
+        raise GankitError("images contain NaN or inf: check the generator's output")
+    if images.amax() > 2.0:  # 1.0 plus generous slack; values this large mean a [0, 255] float tensor
+        raise GankitError("float images must lie in [-1, 1] (got values above 2): pass uint8 or rescale them")
+    return images.float().clamp(-1.0, 1.0)
 
 
 @dataclass

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from gankit.engine.checkpoint import atomic_write_bytes
 from gankit.errors import GankitError
+from gankit.fileio import atomic_write_bytes
 
 _UBYTE = 0x08
 

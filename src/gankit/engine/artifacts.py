@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from gankit.engine.checkpoint import atomic_write_bytes
+from gankit.fileio import atomic_write_bytes
 
 
 def save_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int | None = None) -> None:

@@ -22,22 +22,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gankit.errors import GankitError
+from gankit.fileio import atomic_write_text
 
 MODEL_FILE, STATE_TENSORS, STATE_JSON, LATEST = "model.safetensors", "state.safetensors", "state.json", "latest"
 KEEP = 2  # checkpoints kept on disk; older ones are pruned after each commit
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
 
 
 def flatten_state(obj: Any, tensors: dict[str, torch.Tensor], prefix: str = "s") -> Any:

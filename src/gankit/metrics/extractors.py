@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from gankit.data.core import to_signed_unit  # noqa: F401 (re-exported)
 from gankit.errors import GankitError
 
 _EXTRACTORS: dict[str, Callable[..., Extractor]] = {}
@@ -52,19 +53,6 @@ def file_hash(path: str | os.PathLike) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
-
-
-def to_signed_unit(images: Tensor) -> Tensor:
-    """uint8 [0, 255] or float [-1, 1] -> float32 [-1, 1]; float inputs are clamped like saving to a file would."""
-    if images.dtype == torch.uint8:
-        return images.float() / 127.5 - 1.0
-    if not images.is_floating_point():
-        raise GankitError(f"images must be uint8 or float in [-1, 1], got dtype {images.dtype}")
-    if not torch.isfinite(images).all():
-        raise GankitError("images contain NaN or inf: check the generator's output")
-    if images.amax() > 2.0:  # 1.0 plus generous slack; values this large mean a [0, 255] float tensor
-        raise GankitError("float images must lie in [-1, 1] (got values above 2): pass uint8 or rescale them")
-    return images.float().clamp(-1.0, 1.0)
 
 
 class Extractor(nn.Module):

@@ -202,21 +202,6 @@ class AAE(GANModel):
     arxiv = "1511.05644"
     task = "generate"
     data_needs = "images"
-    proof_recipe: ClassVar[dict[str, Any]] = {
-        "preset": "cpu",
-        "batch_size": 100,
-        "runs": [
-            {"name": "gaussian", "model_config": {"prior": "gaussian"}, "steps": 2000},
-            {"name": "mixture", "model_config": {"prior": "mixture"}, "steps": 2000},
-            # lr_ae 2e-4: at 1e-3 reconstruction outruns the style-z regulariser (z drifts off the prior);
-            # a conv encoder with BatchNorm: +1.5 to 3.5 points of accuracy over the MLP (see the docstring);
-            # every rate decays linearly to 0 over the second half: +0.25 points on the proof seed;
-            # affine augmentation of the 100 labelled images (and the baseline's): +0.4 / +0.2 points on seeds 0 / 1
-            {"name": "semi", "model_config": {"prior": "categorical", "lr_ae": 2e-4, "encoder_batchnorm": True,
-                                              "encoder": "conv", "label_augment": "affine"},
-             "steps": 10000, "lr_decay_from": 0.5},
-        ],
-    }
 
     def __init__(self, config: AAEConfig) -> None:
         super().__init__(config)

@@ -49,9 +49,6 @@ class ACGAN(CGAN):
     config_class = ACGANConfig
     paper = "Conditional Image Synthesis with Auxiliary Classifier GANs"
     arxiv = "1610.09585"
-    proof_recipe: ClassVar[dict[str, Any]] = {"preset": "cpu", "model_config": {"g_width": 32, "d_width": 32},
-                                              "steps": 12000, "batch_size": 64, "ema": 0.999, "lr_decay_from": 0.5,
-                                              "eval_every": 2000, "eval_n": 2000, "eval_metrics": ["label_acc"]}
 
     def build_discriminator(self, config: ACGANConfig) -> nn.Module:
         return AuxClassifierDiscriminator(config.arch, config.channels, config.image_size, config.num_classes,

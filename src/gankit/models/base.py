@@ -11,14 +11,13 @@ import contextlib
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from gankit.config import Config
-from gankit.data.batches import Batch, DataSpec
+from gankit.data.batches import Batch, DataSpec, HeldOut  # noqa: F401 (HeldOut re-exported)
 from gankit.errors import GankitError
 
 
@@ -69,18 +68,6 @@ class StageProgress:
 
 
 @dataclass
-class HeldOut:
-    """What `capability` may read: the run's training data and its held-out split at the model's
-    size (both with all labels, for probes and scoring only), and which training images were the
-    labelled ones in a semi-supervised run."""
-
-    train: Any  # gankit.data.ImageDataset
-    test: Any  # gankit.data.ImageDataset
-    labeled_indices: torch.Tensor | None = None  # (N_labeled,) into train
-    seed: int = 0
-
-
-@dataclass
 class AmpSettings:
     """Mixed precision chosen by the engine; variants only call `autocast()` / `optimize()`."""
 
@@ -100,9 +87,9 @@ class GANModel(nn.Module):
     data_needs: ClassVar[str]  # images | images+labels | paired | unpaired
     # Submodules that get an exponential moving average when the engine enables EMA.
     ema_targets: ClassVar[tuple[str, ...]] = ("generator",)
-    # How benchmarks/quality.py trains the full-budget proof of the variant's capability:
-    # TrainConfig fields plus optional "preset" and "model_config". Empty: quality only.
-    proof_recipe: ClassVar[dict[str, Any]] = {}
+    # The registered capabilities (gankit.capabilities) that measure this paper's claim on held-out
+    # data; its proof recipe is benchmarks/recipes/<name>.json.
+    capabilities: ClassVar[tuple[str, ...]] = ()
     # TrainConfig values this variant's paper uses (e.g. batch_size 1, lr_decay_from 0.5); the
     # user's own values override them.
     train_defaults: ClassVar[dict[str, Any]] = {}
@@ -180,17 +167,6 @@ class GANModel(nn.Module):
     def traversals(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
         """Latent-code traversal grids by name: `(images (N, C, H, W) in [-1, 1], images per row)`."""
         raise GankitError(f"{self.name} has no latent codes to traverse")
-
-    @classmethod
-    def proof_figure(cls, runs: dict[str | None, Path], out: Path) -> Path | None:
-        """Optional figure comparing the proof recipe's runs (by run name), written to `out` (a PNG)
-        by benchmarks/quality.py beside the proof's numbers; None: no figure beyond the sample grids."""
-        return None
-
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """The paper's own claim, measured on held-out data (e.g. `acc/test`); `baselines` adds the
-        comparison the claim is judged against (e.g. the same classifier on the labels alone)."""
-        return {}
 
     # ---- helpers for variants ------------------------------------------------------------
     @property

@@ -33,7 +33,6 @@ shorten it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -107,7 +106,6 @@ class BiGAN(GANModel):
     data_needs = "images"
     # E is a network we read codes from, so it gets an average too when the engine keeps one.
     ema_targets = ("generator", "encoder")
-    proof_recipe: ClassVar[dict[str, Any]] = {"steps": 20000}  # the paper's MLPs, batch 64
 
     def __init__(self, config: BiGANConfig) -> None:
         super().__init__(config)
@@ -187,27 +185,6 @@ class BiGAN(GANModel):
         g = self.net("generator")
         with self.eval_mode(g):
             return g(self.encode(x)).float().clamp(-1, 1)  # (B, C, H, W)
-
-    @classmethod
-    def proof_figure(cls, runs: dict[str | None, Path], out: Path) -> Path | None:
-        """Held-out MNIST digits (odd rows) above their reconstructions G(E(x)) (even rows), 4 x 10 pairs."""
-        import gankit
-        from gankit.data.sources import load_data
-        from gankit.engine.artifacts import save_grid
-        from gankit.metrics.extractors import to_signed_unit
-        from gankit.metrics.probes import predict
-
-        if len(runs) != 1:
-            return None
-        model = gankit.load(next(iter(runs.values())))
-        c = model.config
-        test = load_data("mnist", c.image_size, c.channels, split="test")
-        idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:40]
-        x = to_signed_unit(test.images[idx])  # (40, C, H, W) in [-1, 1]
-        recon = predict(model.reconstruct, test.images[idx], model.device)
-        rows = torch.stack([x.view(4, 10, *x.shape[1:]), recon.view(4, 10, *x.shape[1:])], 1)  # (4, 2, 10, C, H, W)
-        save_grid(rows.flatten(0, 2), out, nrow=10)
-        return Path(out)
 
     def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
         """k-NN (k = 5) test accuracy on E's codes of 10,000 training images, and how often G(E(x))

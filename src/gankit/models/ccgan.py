@@ -142,8 +142,6 @@ class CCGAN(InpaintingModel):
     data_needs = "images+labels"
     # With the engine's EMA on, the classifier is averaged too.
     ema_targets = ("generator", "discriminator")
-    proof_recipe: ClassVar[dict[str, Any]] = {"preset": "cpu", "steps": 1800, "batch_size": 64, "ema": 0.999,
-                                              "lr_decay_from": 0.5}
 
     def __init__(self, config: CCGANConfig) -> None:
         super().__init__(config)

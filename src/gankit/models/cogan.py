@@ -223,20 +223,6 @@ class CoGAN(GANModel):
     task = "joint"
     data_needs = "unpaired"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
-    proof_recipe: ClassVar[dict[str, Any]] = {
-        "preset": "cpu",
-        "batch_size": 32,
-        # 3x the paper's rate, decayed linearly to 0 over the second half: with the CPU-width G the paper's
-        # 2e-4 plateaus near 82%; the 1,000-step learning test trains at 6e-4 too.
-        "model_config": {"lr": 6e-4},
-        "lr_decay_from": 0.5,
-        # The paper's 25k read 89.1% on MNIST-M and agreement was still rising: 38k reads 90.5% / 90.2%.
-        "steps": 38000,
-        "runs": [
-            {"name": "mnist-m", "data": "mnist-m"},
-            {"name": "edges", "data": "edges2digits", "model_config": {"channels_b": 1}},
-        ],
-    }
 
     def __init__(self, config: CoGANConfig) -> None:
         super().__init__(config)

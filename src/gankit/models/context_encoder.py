@@ -117,11 +117,6 @@ class ContextEncoder(InpaintingModel):
     arxiv = "1604.07379"
     task = "enhance"
     data_needs = "images"
-    proof_recipe: ClassVar[dict[str, Any]] = {
-        "batch_size": 64,
-        "runs": [{"name": "mnist", "preset": "cpu", "steps": 3000},
-                 {"name": "photos", "data": "photos", "preset": "photos", "steps": 2000, "ema": 0.995}],
-    }
 
     def __init__(self, config: ContextEncoderConfig) -> None:
         super().__init__(config)

@@ -199,8 +199,6 @@ class CycleGAN(TwoWayTranslator):
     paper = "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks"
     arxiv = "1703.10593"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1, "lr_decay_from": 0.5}
-    proof_recipe: ClassVar[dict[str, Any]] = {"data": "mnist-m", "preset": "digits", "batch_size": 16, "steps": 2500,
-                                              "lr_decay_from": 0.5}
 
     def __init__(self, config: CycleGANConfig) -> None:
         super().__init__(config)

@@ -98,7 +98,6 @@ class DiscoGAN(TwoWayTranslator):
     paper = "Learning to Discover Cross-Domain Relations with Generative Adversarial Networks"
     arxiv = "1703.05192"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
-    proof_recipe: ClassVar[dict[str, Any]] = {"data": "mnist-m", "preset": "digits", "batch_size": 64, "steps": 2000}
 
     def __init__(self, config: DiscoGANConfig) -> None:
         super().__init__(config)

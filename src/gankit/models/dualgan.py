@@ -62,7 +62,6 @@ class DualGAN(TwoWayTranslator):
     paper = "DualGAN: Unsupervised Dual Learning for Image-to-Image Translation"
     arxiv = "1704.02510"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1}
-    proof_recipe: ClassVar[dict[str, Any]] = {"data": "mnist-m", "preset": "digits", "batch_size": 16, "steps": 1500}
 
     def __init__(self, config: DualGANConfig) -> None:
         super().__init__(config)

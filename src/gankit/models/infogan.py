@@ -148,7 +148,6 @@ class InfoGAN(GANModel):
     arxiv = "1606.03657"
     task = "generate"
     data_needs = "images"
-    proof_recipe: ClassVar[dict[str, Any]] = {"preset": "cpu", "steps": 17_500, "batch_size": 64, "seeds": [0, 1, 2]}
 
     def __init__(self, config: InfoGANConfig) -> None:
         super().__init__(config)

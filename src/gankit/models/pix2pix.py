@@ -68,10 +68,6 @@ class Pix2Pix(GANModel):
     task = "translate"
     data_needs = "paired"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1}  # the paper's; the digits task uses 32
-    proof_recipe: ClassVar[dict[str, Any]] = {
-        "data": "edges2digits", "preset": "digits", "batch_size": 32, "steps": 1000,
-        "runs": [{"name": "cgan+l1"}, {"name": "l1-only", "model_config": {"gan_weight": 0.0}}],
-    }
 
     def __init__(self, config: Pix2PixConfig) -> None:
         super().__init__(config)

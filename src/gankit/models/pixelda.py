@@ -162,7 +162,6 @@ class PixelDA(GANModel):
     data_needs = "unpaired"
     ema_targets = ("generator", "classifier")
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 32}
-    proof_recipe: ClassVar[dict[str, Any]] = {"data": "mnist-m", "preset": "cpu", "batch_size": 32, "steps": 1500}
 
     def __init__(self, config: PixelDAConfig) -> None:
         super().__init__(config)

@@ -195,10 +195,6 @@ class SGAN(GANModel):
     data_needs = "images+labels"
     # With the engine's EMA on, the classifier is averaged too (the authors test an average of D).
     ema_targets = ("generator", "discriminator")
-    # Measured (one thread, shared cores): 4,000 steps at a constant lr gave 95.7%; this recipe gives 97.6%
-    # test accuracy vs 84.9% for the labels-only baseline in 10 to 30 min (benchmarks/results/proofs/sgan.json).
-    proof_recipe: ClassVar[dict[str, Any]] = {"preset": "cpu", "steps": 8000, "batch_size": 100, "ema": 0.999,
-                                              "lr_decay_from": 0.5}
 
     def __init__(self, config: SGANConfig) -> None:
         super().__init__(config)

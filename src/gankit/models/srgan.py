@@ -28,9 +28,7 @@ Deviations from the paper, one line each, with why:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -100,12 +98,6 @@ class SRGAN(GANModel):
     arxiv = "1609.04802"
     task = "enhance"
     data_needs = "images"
-    # Two runs of one seed: SRResNet (MSE only) and SRGAN, whose first 600 steps are that same SRResNet.
-    proof_recipe: ClassVar[dict[str, Any]] = {
-        "data": "photos", "preset": "cpu", "batch_size": 16,
-        "runs": [{"name": "srresnet", "steps": 600, "model_config": {"pretrain_steps": 10**9}},
-                 {"name": "srgan", "steps": 1000}],
-    }
 
     def __init__(self, config: SRGANConfig) -> None:
         super().__init__(config)
@@ -273,36 +265,3 @@ class SRGAN(GANModel):
             scores["baseline/psnr_bicubic"] = psnr(up[shave], hr[shave])
             scores["baseline/ssim_bicubic"] = ssim(up[shave], hr[shave])
         return scores
-
-    @classmethod
-    def proof_figure(cls, runs: dict[str | None, Path], out: Path) -> Path | None:
-        """Held-out crops: bicubic | SRResNet | SRGAN | original, from the recipe's two runs."""
-        if "srresnet" not in runs or "srgan" not in runs:
-            return None
-        return comparison_png(runs["srresnet"], runs["srgan"], out, n=6, size=96)
-
-
-def comparison_png(srresnet_run: str | os.PathLike, srgan_run: str | os.PathLike, out: str | os.PathLike,
-                   n: int = 4, size: int = 96, seed: int = 0) -> Path:
-    """Write `out`: rows of held-out photo crops (`size` px, `--data photos` test split), columns
-    bicubic | SRResNet | SRGAN | original, each x`scale` from the crop's bicubic-downsampled copy."""
-    import gankit
-    from gankit.data.sources import photo_crops
-    from gankit.engine.artifacts import save_grid
-
-    models = [gankit.load(r) for r in (srresnet_run, srgan_run)]
-    s = models[0].config.scale
-    if any(m.name != "srgan" or m.config.scale != s for m in models):
-        raise GankitError("comparison_png needs two srgan runs with the same scale")
-    size = size - size % s
-    crops = photo_crops("test", size).images  # (2000, 3, size, size) uint8, held-out photos
-    idx = torch.randperm(len(crops), generator=torch.Generator().manual_seed(seed))[:n]
-    hr = crops[idx].float() / 127.5 - 1
-    if models[0].config.channels == 1:
-        hr = hr.mean(1, keepdim=True)
-    lr = downsample(hr, s)
-    cols = [bicubic(lr, s).clamp(-1, 1)] + [m.upscale(lr).cpu() for m in models] + [hr]
-    path = Path(out)
-    save_grid(torch.stack(cols, 1).flatten(0, 1), path, nrow=4)
-    return path
-

@@ -1,0 +1,1 @@
+"""(capabilities of this family: being written)"""
