@@ -35,7 +35,7 @@ def reference_set(info: dict[str, Any], model: GANModel, split: str) -> tuple[to
     data = info.get("data", {})
     source = data.get("source", "mnist")
     spec = model.data_spec()
-    if source in ("mnist", "fashion-mnist", "cifar10"):
+    if source in NAMED:  # every named source has a held-out split (photos: whole photos held out)
         ds = load_data(source, spec.image_size, spec.channels, split=split, data_dir=data.get("data_dir"))
         key = (source, split, f"{spec.image_size}px", f"{spec.channels}ch")
     else:  # a folder has no held-out split: compare against the training images themselves

@@ -23,6 +23,7 @@ from gankit.models import (  # noqa: F401
     pix2pix,
     pixelda,
     sgan,
+    sngan,
     srgan,
     wgan,
     wgan_gp,
