@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 import torch
+from figures import proof_figure
 
 import gankit
-from figures import proof_figure
 from gankit.api import train
 from gankit.evaluation import evaluate_model, measure_capability
 from gankit.fileio import atomic_write_bytes, atomic_write_text

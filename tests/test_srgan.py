@@ -2,6 +2,8 @@
 and its errors, and a learning test."""
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,7 +153,8 @@ def test_upscale_needs_a_super_resolution_model(tmp_path, capsys):
 
 
 def test_comparison_png(tiny_run, tmp_path):
-    from gankit.models.srgan import comparison_png
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from figures import comparison_png
 
     path = comparison_png(tiny_run, tiny_run, tmp_path / "cmp.png", n=2, size=18)
     assert Image.open(path).size == (4 * 16 + 5 * 2, 2 * 16 + 3 * 2)  # 4 columns of 16 px crops, 2 px gaps

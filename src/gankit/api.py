@@ -14,33 +14,46 @@ from gankit.data import ImageDataset
 from gankit.data.sources import load_for_spec
 from gankit.engine import distributed
 from gankit.engine.checkpoint import latest_checkpoint, load_model_state
-from gankit.engine.trainer import TrainConfig, Trainer, pick_device
+from gankit.engine.lock import RunLock
+from gankit.engine.trainer import TrainConfig, Trainer, load_weights, pick_device
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.registry import create_model, get_model_class
 
 
 def read_run_config(run: str | os.PathLike) -> dict[str, Any]:
+    """A run's config.json, checked for the parts every verb relies on."""
     path = Path(run) / "config.json"
     if not path.is_file():
         raise GankitError(f"{run} is not a gankit run folder (no config.json)")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise GankitError(f"{path} is not UTF-8 text, so not a gankit config") from None
+    except (OSError, ValueError) as exc:
         raise GankitError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(info, dict):
+        raise GankitError(f"{path} must hold a JSON object, got {type(info).__name__}")
+    if not isinstance(info.get("model"), str):
+        raise GankitError(f"{path} names no model (expected a \"model\" key with a variant name, see `gankit list`)")
+    for key in ("model_config", "train", "data"):
+        if key in info and not isinstance(info[key], dict):
+            raise GankitError(f"{path}: \"{key}\" must be a JSON object, got {type(info[key]).__name__}")
+    return info
 
 
 def load(run: str | os.PathLike, device: str | torch.device = "cpu") -> GANModel:
     """Rebuild a trained model from its run folder (config + latest weights), in eval mode."""
     info = read_run_config(run)
-    model = get_model_class(info["model"])(get_model_class(info["model"]).config_class.from_dict(info["model_config"]))
+    cls = get_model_class(info["model"])
+    model = cls(cls.config_class.from_dict(info.get("model_config", {})))
     ckpt = latest_checkpoint(run)
     if ckpt is None:
         raise GankitError(f"{run} has no checkpoint yet")
     weights = load_model_state(ckpt)
     if any(k.startswith("ema.") for k in weights):
         model.enable_ema()
-    model.load_state_dict(weights)
+    load_weights(model, weights, ckpt)  # wrong shapes and NaN weights are one line, for every verb
     device = device if isinstance(device, torch.device) else pick_device(device)
     return model.to(device).eval()
 
@@ -107,28 +120,42 @@ def train(
     data_info = {"source": source, "data_dir": data_dir, "max_images": max_images, "n_images": len(dataset),
                  "direction": direction, "augment": augment}
     info = {"data": data_info, "preset": preset}
-    Trainer(net, dataset, config, run_dir, run_info=info, evaluator=make_evaluator(config, info, net)).fit()
+    trainer = Trainer(net, dataset, config, run_dir, run_info=info, evaluator=make_evaluator(config, info, net))
+    if rank != 0:
+        trainer.fit()
+        return run_dir
+    with RunLock(run_dir):
+        if name is not None and (run_dir / "config.json").exists():  # checked again, now that no one else can
+            raise GankitError(f"run {run_dir} already exists: resume it with --resume {run_dir} or choose another --name")
+        trainer.fit()
     return run_dir
 
 
-def resume(run: str | os.PathLike, **train_overrides: Any) -> Path:
-    """Continue a run from its latest checkpoint; overrides change the budget (e.g. steps)."""
+def resume(run: str | os.PathLike, model_config: dict[str, Any] | None = None, **train_overrides: Any) -> Path:
+    """Continue a run from its latest checkpoint (or from step 0 when it has none yet); overrides change the
+    budget (e.g. steps); `model_config` changes values such as learning rates, recorded in the run's config and
+    applied to the restored optimizers."""
     run = Path(run)
+    read_run_config(run)  # not a run folder: an error before a lock file is made in it
+    with RunLock(run):
+        return _resume_locked(run, model_config or {}, train_overrides)
+
+
+def _resume_locked(run: Path, model_config: dict[str, Any], train_overrides: dict[str, Any]) -> Path:
     info = read_run_config(run)
     cls = get_model_class(info["model"])
-    net = cls(cls.config_class.from_dict(info["model_config"]))
+    config = TrainConfig.from_dict({**info.get("train", {}), **train_overrides})
+    torch.manual_seed(config.seed)  # a run killed before its first checkpoint starts again with the same weights
+    net = cls(cls.config_class.from_dict({**info.get("model_config", {}), **model_config}))
     spec = net.data_spec()
     data = info.get("data", {})
     dataset = load_for_spec(spec, data.get("source", "mnist"), "train", data.get("data_dir"),
                            data.get("direction", "AtoB"), data.get("augment"))
     if data.get("max_images") is not None:
         dataset = dataset.subset(data["max_images"])
-    config = TrainConfig.from_dict({**info["train"], **train_overrides})
-    info["train"] = config.to_dict()
-    from gankit.fileio import atomic_write_text
-
-    atomic_write_text(run / "config.json", json.dumps(info, indent=2))
-    Trainer(net, dataset, config, run, run_info=info, resume=True, evaluator=make_evaluator(config, info, net)).fit()
+    # The trainer writes config.json (the new budget and model config) once the checkpoint has been checked.
+    Trainer(net, dataset, config, run, run_info=info, resume=True, evaluator=make_evaluator(config, info, net),
+            retune=bool(model_config)).fit()
     return run
 
 

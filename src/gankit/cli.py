@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, TrainingInterrupted
 
 
 def _train_overrides(args: argparse.Namespace) -> dict:
@@ -39,15 +39,25 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     overrides = _train_overrides(args)
     if args.resume:
-        if args.model or args.set or args.preset:
-            raise GankitError("--resume continues a run with its own model and config: drop the model name, --set and --preset")
-        run = api.resume(args.resume, **overrides)
+        if args.model or args.preset:
+            raise GankitError("--resume continues a run with its own model and preset: drop the model name and "
+                              "--preset (--set changes config values such as lr_d)")
+        run = api.resume(args.resume, model_config=dict(parse_override(s) for s in args.set or []), **overrides)
     else:
         if not args.model:
             raise GankitError("name a model to train (see `gankit list`), or --resume RUN")
         model_config = dict(parse_override(s) for s in args.set or [])
         augment = None if args.augment is None else args.augment == "on"
-        run = api.train(args.model, args.data, out=args.out, name=args.name, preset=args.preset,
+        preset = args.preset
+        if preset is None:
+            from gankit.config import default_preset
+            from gankit.registry import get_model_class
+
+            preset = default_preset(args.model, args.data, get_model_class(args.model).config_class.presets)
+            if preset is not None:
+                print(f"gankit: {args.model} on {args.data}: using the preset {preset!r} the proofs train with "
+                      "(--preset paper for the paper's nets)", file=sys.stderr)
+        run = api.train(args.model, args.data, out=args.out, name=args.name, preset=preset,
                         model_config=model_config, data_dir=args.data_dir, max_images=args.max_images,
                         direction=args.direction, augment=augment, **overrides)
     from gankit.engine import distributed
@@ -65,9 +75,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
     from gankit.engine.artifacts import save_grid
     from gankit.sampling import sample_many
 
-    model = api.load(args.run, device=args.device)
     if args.n < 1:
-        raise GankitError("-n must be at least 1")
+        raise GankitError(f"-n must be at least 1, got {args.n}")
+    if args.batch_size < 1:
+        raise GankitError(f"--batch-size must be at least 1, got {args.batch_size}")
+    model = api.load(args.run, device=args.device)
     gen = torch.Generator(model.device).manual_seed(args.seed)
     out = Path(args.out)
     if args.traverse:
@@ -332,6 +344,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.evaluation import format_table
 
     metrics = [m.strip() for m in (args.metrics or "fid,kid,is,pr,dc").split(",") if m.strip()]
+    if args.n < 1:
+        raise GankitError(f"-n must be at least 1 (generated images), got {args.n}")
     extractor_kwargs = {"weights": args.inception_weights} if args.inception_weights else None
     if args.real or args.fake:
         if not (args.real and args.fake) or args.run:
@@ -346,6 +360,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         kwargs = extractor_kwargs if extractor == "inception-v3" else None
         result = compare(real, fake, metrics, extractor=extractor, seed=args.seed, extractor_kwargs=kwargs)
         result["protocol"].update(real=str(args.real), fake=str(args.fake))
+        _warn_if_too_few(result, min(len(real), len(fake)))
         print(format_table(result["metrics"]))
         if args.json:
             import json
@@ -379,6 +394,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     path = write_report(args.run, result)
     p = result["protocol"]
     if result["metrics"]:
+        _warn_if_too_few(result, min(p["n_fake"], p["n_real"] or p["n_fake"]))
         print(f"{model.name}: {p['n_fake']} generated vs {p['n_real']} real ({p['reference']}), "
               f"extractor {p['extractor']} ({p['weights_hash']})")
         print(format_table(result["metrics"]))
@@ -386,6 +402,17 @@ def cmd_eval(args: argparse.Namespace) -> None:
         print(f"capability ({model.paper}, on the {args.split} split):")
         print(format_table(capability))
     print(f"wrote {path}")
+
+
+def _warn_if_too_few(result: dict, n: int) -> None:
+    """FID fits a covariance of the features: from fewer than about twice their dimension it is noise."""
+    from gankit.metrics import extractors
+
+    dim = getattr(extractors._EXTRACTORS.get(result["protocol"].get("extractor")), "feature_dim", 0)
+    if dim and n < 2 * dim and any(k.startswith(("fid", "kid", "pr", "dc")) for k in result["metrics"]):
+        print(f"gankit: warning: {n} images for {dim}-dimensional {result['protocol']['extractor']} features: the "
+              f"FID (and KID, precision/recall) estimates are meaningless below about {2 * dim} images; use -n "
+              f"{2 * dim} or more", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -404,8 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--augment", choices=["on", "off"],
                    help="translation data: random jitter (load at 286/256 x size, random crop) and mirroring "
                         "(default on for folders, off for the embedded digit tasks)")
-    t.add_argument("--preset", help="a named config preset of the variant (e.g. tiny, cpu)")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model config value (repeatable)")
+    t.add_argument("--preset", help="a named config preset of the variant (e.g. tiny, cpu; paper: the paper's "
+                   "settings; default on the embedded digit data: the preset its proof uses)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model config value (repeatable; with --resume e.g. lr_d=0.0001)")
     t.add_argument("--out", default="runs", help="parent folder of run folders (default: runs)")
     t.add_argument("--name", help="run folder name (default: <model>-<time>)")
     t.add_argument("--resume", metavar="RUN", help="continue a run from its latest checkpoint")
@@ -511,6 +539,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
+    except TrainingInterrupted as exc:  # a checkpoint was written: not an error, but not a finished run either
+        print(f"gankit: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except GankitError as exc:
         print(f"gankit: error: {exc}", file=sys.stderr)
         return 2

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
 import types
 import typing
 from typing import Any, ClassVar, Literal, TypeVar, get_args, get_origin, get_type_hints
@@ -75,12 +77,41 @@ class Config:
     """Base for every config: `from_dict` validates, `to_dict` is JSON-ready."""
 
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    # Fields that must be > 0, by name, for every variant at once: rates, sizes, widths and
+    # hidden layers (a zero latent_dim or width trains a net that cannot learn; a negative one crashes
+    # deep inside torch). A subclass narrows or widens this with its own pattern.
+    positive_fields: ClassVar[str] = (r"lr|lr_[a-z]+|latent_dim|code_dim|image_size|num_classes|n_critic|n_dis|"
+                                      r"[a-z_]*width[s]?|(g|d|ae|q|t|fc)?_?hidden|blocks|[gd]_blocks|scale")
+    not_positive_fields: ClassVar[tuple[str, ...]] = ("lr_decay_from",)
 
     def __post_init__(self) -> None:
         hints = get_type_hints(type(self))
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             setattr(self, field.name, _coerce(value, hints[field.name], f"{type(self).__name__}.{field.name}"))
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """The checks every config gets from its field names; one line with the valid range each."""
+        name = type(self).__name__
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            where = f"{name}.{field.name}"
+            if isinstance(value, float) and not math.isfinite(value):
+                raise GankitError(f"{where} must be a finite number, got {value}")
+            if field.name == "betas" and isinstance(value, tuple):
+                if not all(0 <= b < 1 for b in value):
+                    raise GankitError(f"{where} are Adam's decay rates, each in [0, 1) (e.g. [0.5, 0.999]), "
+                                      f"got {list(value)}")
+                continue
+            if field.name in self.not_positive_fields or not re.fullmatch(self.positive_fields, field.name):
+                continue
+            items = value if isinstance(value, tuple) else (value,)
+            bad = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0]
+            if bad:
+                kind = "an integer >= 1" if isinstance(bad[0], int) else "a number > 0"
+                each = " (each)" if isinstance(value, tuple) else ""
+                raise GankitError(f"{where} must be {kind}{each}, got {bad[0]}")
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -90,9 +121,9 @@ class Config:
     def from_dict(cls: type[C], values: dict[str, Any], preset: str | None = None) -> C:
         """Build from defaults, then a named preset, then `values`; reject unknown keys."""
         merged: dict[str, Any] = {}
-        if preset is not None:
+        if preset is not None and not (preset == PAPER and PAPER not in cls.presets):  # the defaults are the paper's
             if preset not in cls.presets:
-                choices = ", ".join(sorted(cls.presets)) or "none"
+                choices = ", ".join(sorted([*cls.presets, PAPER]))
                 raise GankitError(f"unknown preset {preset!r} for {cls.__name__}: choose from {choices}")
             merged.update(cls.presets[preset])
         merged.update(values)
@@ -109,6 +140,24 @@ class Config:
 
     def replace(self: C, **changes: Any) -> C:
         return type(self).from_dict({**self.to_dict(), **changes})
+
+
+PAPER = "paper"  # the preset every config has: its defaults, the paper's settings
+
+# The embedded digit sets, and the preset each variant's proof trains on them with (benchmarks/recipes/*.json,
+# copied here: the library does not read benchmarks/). On 28 px digits the paper's nets (e.g. pix2pix's
+# 256 px, batch-1 U-Net) learn next to nothing in minutes on a CPU; `gankit train` without --preset takes these.
+DIGIT_DATA = ("mnist", "edges2digits", "mnist-m")
+PROOF_PRESETS: dict[str, str] = {
+    "aae": "cpu", "acgan": "cpu", "ccgan": "cpu", "cgan": "cpu", "cogan": "cpu", "infogan": "cpu", "pixelda": "cpu",
+    "sgan": "cpu", "cyclegan": "digits", "discogan": "digits", "dualgan": "digits", "pix2pix": "digits",
+}
+
+
+def default_preset(model: str, data: Any, presets: dict[str, Any]) -> str | None:
+    """The preset to use when none is given: the proof's on the embedded digit data, else None (the defaults)."""
+    preset = PROOF_PRESETS.get(model)
+    return preset if isinstance(data, str) and data in DIGIT_DATA and preset in presets else None
 
 
 def _jsonable(value: Any) -> Any:

@@ -6,7 +6,10 @@ import json
 import math
 import os
 import random
+import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +31,18 @@ from gankit.engine.checkpoint import (
     latest_checkpoint,
     load_model_state,
     load_train_state,
+    non_finite,
+    read_document,
+    remove_temporary,
     save_checkpoint,
 )
-from gankit.errors import GankitError, NonFiniteLossError
+from gankit.errors import (
+    GankitError,
+    NonFiniteError,
+    NonFiniteLossError,
+    NonFiniteWeightsError,
+    TrainingInterrupted,
+)
 from gankit.models.base import GANModel, Stage, StageProgress
 
 DEFAULT_STEPS = 5000
@@ -62,13 +74,29 @@ class TrainConfig(Config):
 
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
 
+    positive_fields: ClassVar[str] = r"batch_size|steps|epochs|minutes|sample_every|checkpoint_every|log_every|grid_size|eval_n"
+
     def __post_init__(self) -> None:
         super().__post_init__()
+        for key in ("seed", "threads", "eval_every"):
+            if getattr(self, key) < 0:
+                off = " (0: off)" if key == "eval_every" else " (0: one per core)" if key == "threads" else ""
+                raise GankitError(f"TrainConfig.{key} must be an integer >= 0{off}, got {getattr(self, key)}")
+        if self.seed >= 2**32:
+            raise GankitError(f"TrainConfig.seed must be below 2**32, got {self.seed}")
         if not 0 <= self.ema < 1:
             raise GankitError(f"ema is a decay in [0, 1) (e.g. 0.999; 0 turns it off), got {self.ema}")
         if not 0 <= self.lr_decay_from < 1:
             raise GankitError(f"lr_decay_from is a fraction of the run in [0, 1) (e.g. 0.5; 0 turns decay off), "
                               f"got {self.lr_decay_from}")
+
+
+def read_total(run_dir: str | os.PathLike) -> int | None:
+    """The run's total steps as its config.json records it, if any."""
+    try:
+        return json.loads((Path(run_dir) / "config.json").read_text()).get("train", {}).get("steps")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def pick_device(name: str) -> torch.device:
@@ -122,6 +150,48 @@ def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
     random.setstate(state["python"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def load_weights(model: GANModel, weights: dict[str, torch.Tensor], ckpt: Path) -> None:
+    """Load a checkpoint's weights into `model`, with one line (naming the model and config the checkpoint was
+    made with) when they do not fit, and a refusal of NaN or infinite weights."""
+    bad = non_finite(weights)
+    if bad:
+        raise NonFiniteWeightsError(f"the weights in {ckpt} hold NaN or infinity ({len(bad)} tensor(s), first {bad[0]}): "
+                                    "they cannot be used; resume from an earlier checkpoint with lower learning rates")
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        document = read_document(ckpt)
+        made = (f"made with {document['model']} {json.dumps(document.get('model_config', {}))}"
+                if "model" in document else "made before checkpoints recorded their model")
+        first = str(exc).split("\n")[1].strip() if "\n" in str(exc) else str(exc)
+        raise GankitError(f"the weights in {ckpt} do not fit {model.name} {json.dumps(model.config.to_dict())} "
+                          f"(checkpoint {made}; {first[:300]})") from None
+
+
+class _Signals:
+    """SIGINT / SIGTERM during training only set a flag: the loop then writes one checkpoint at the current
+    step and stops. A second signal stops at once (writes are atomic, so nothing is corrupted)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass(frozen=True)
@@ -182,8 +252,12 @@ class Trainer:
         run_info: dict[str, Any] | None = None,
         resume: bool = False,
         evaluator: Callable[[GANModel], dict[str, float]] | None = None,
+        retune: bool = False,
     ) -> None:
+        """`retune`: on resume, the optimizers keep their restored moments but take their hyperparameters
+        (learning rates, betas) from the model's config, which the caller changed (`--resume --set lr_d=...`)."""
         self.config = config
+        self.retune = retune
         self.run_dir = Path(run_dir)
         self.device = pick_device(config.device)
         self.rank, self.world = distributed.init(self.device)
@@ -283,7 +357,22 @@ class Trainer:
             "scalers": {k: s.state_dict() for k, s in self.model.amp.scalers.items()},
             **stream.state_dict(),
             "rng": rng_state(self.device),
+            "total": self._total,  # the run's total when this was written: a resume that changes it says so
         }
+
+    def _resume_command(self) -> str:
+        """The exact command that resumes this run with halved learning rates."""
+        rates = {k: v for k, v in self.model.config.to_dict().items()
+                 if re.fullmatch(r"lr(_[a-z]+)?", k) and isinstance(v, float)}
+        sets = " ".join(f"--set {k}={v / 2:g}" for k, v in rates.items()) or "--set lr=..."
+        return f"gankit train --resume {self.run_dir} {sets}"
+
+    def _nonfinite_advice(self, last_saved: int) -> str:
+        if latest_checkpoint(self.run_dir) is None:
+            kept = "no checkpoint was written yet, so the run starts again from step 0 with"
+        else:
+            kept = f"the last good checkpoint (step {last_saved}) is kept in {self.run_dir}; continue from it with"
+        return f"{kept} lower learning rates: {self._resume_command()}"
 
     def _load(self, plan: list[PlannedStage]) -> tuple[int, int, BatchStream]:
         """Replays the stage hooks up to the checkpoint's stage (so grown networks exist), then restores
@@ -299,20 +388,42 @@ class Trainer:
         if any(k.startswith("ema.") for k in weights):
             self.model.enable_ema()
             self.model.refresh_ema()
-        self.model.load_state_dict(weights)
-        for k, opt in self.model.optimizers.items():
-            opt.load_state_dict(state["optimizers"][k])
-            match_param_layout(opt)
-        for k, s in self.model.amp.scalers.items():
-            if k in state["scalers"]:
-                s.load_state_dict(state["scalers"][k])
-        stream.load_state_dict(state)
-        set_rng_state(state["rng"], self.device)
+        load_weights(self.model, weights, ckpt)
+        fresh = {k: [dict(g) for g in opt.param_groups] for k, opt in self.model.optimizers.items()}
+        try:
+            for k, opt in self.model.optimizers.items():
+                opt.load_state_dict(state["optimizers"][k])
+                match_param_layout(opt)
+                if self.retune:
+                    for group, new in zip(opt.param_groups, fresh[k]):
+                        group.update({h: v for h, v in new.items() if h not in ("params", "initial_lr")})
+                        if "initial_lr" in group:
+                            group["initial_lr"] = new["lr"]
+            for k, s in self.model.amp.scalers.items():
+                if k in state["scalers"]:
+                    s.load_state_dict(state["scalers"][k])
+            stream.load_state_dict(state)
+            set_rng_state(state["rng"], self.device)
+        except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+            raise GankitError(f"the training state in {ckpt} does not fit {self.model.name} as configured in "
+                              f"{self.run_dir / 'config.json'} ({type(exc).__name__}: {str(exc)[:200]})") from None
+        recorded = state.get("total")
+        if recorded is not None and recorded != self._total and self.config.lr_decay_from > 0 and self.is_main:
+            print(f"gankit: this resume changes the run's total from {recorded} to {self._total} steps; the "
+                  f"learning-rate decay (from {self.config.lr_decay_from:g} of the run) follows {self._total} steps "
+                  f"from step {state['step']} on", file=sys.stderr)
         return int(state["step"]), index, stream
 
-    def _save(self, step: int, stream: BatchStream, stage: int) -> None:
+    def _save(self, step: int, stream: BatchStream, stage: int, last_saved: int = 0) -> None:
         if self.is_main:
-            save_checkpoint(self.run_dir, step, self.model.state_dict(), self.state_dict(step, stream, stage))
+            weights = self.model.state_dict()
+            bad = non_finite(weights)
+            if bad:  # a checkpoint is "the last good one": never commit NaN weights under that name
+                raise NonFiniteWeightsError(
+                    f"the weights hold NaN or infinity at step {step} ({len(bad)} tensor(s), first {bad[0]}), so no "
+                    f"checkpoint was written; {self._nonfinite_advice(last_saved)}")
+            meta = {"model": self.model.name, "model_config": self.model.config.to_dict()}
+            save_checkpoint(self.run_dir, step, weights, self.state_dict(step, stream, stage), meta=meta)
         distributed.barrier()
 
     def _write_artifacts(self, step: int, log: RunLog, fixed_seed: int) -> None:
@@ -333,15 +444,37 @@ class Trainer:
         random.seed(c.seed + self.rank)
         self._setup_device()
         plan, total = plan_stages(self.model, c, len(self.dataset), self.world)
-        if self.resume:
+        self._total = total
+        if self.is_main:
+            remove_temporary(self.run_dir)  # left by a killed write; the caller holds the run's lock
+        resume = self.resume and latest_checkpoint(self.run_dir) is not None
+        if self.resume and not resume and self.is_main:  # killed before its first checkpoint: start it again
+            print(f"gankit: {self.run_dir} has no checkpoint yet: training it from step 0 with its config",
+                  file=sys.stderr)
+        if resume:
             start, index, stream = self._load(plan)
+            if c.steps is not None and c.steps < start:
+                raise GankitError(f"{self.run_dir} is already at step {start}: --steps is the run's total, give more "
+                                  f"than {start} (or omit it to continue to {read_total(self.run_dir) or start})")
         else:
             start, index, stream = 0, 0, self._begin_stage(plan[0])
-            if self.is_main:
-                self.run_dir.mkdir(parents=True, exist_ok=True)
-                info = {**self.run_info, "model": self.model.name, "model_config": self.model.config.to_dict(),
-                        "train": c.to_dict()}
-                atomic_write_text(self.run_dir / "config.json", json.dumps(info, indent=2))
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            info = {**self.run_info, "model": self.model.name, "model_config": self.model.config.to_dict(),
+                    "train": c.to_dict()}
+            atomic_write_text(self.run_dir / "config.json", json.dumps(info, indent=2))
+        signals = _Signals() if self.world == 1 else None
+        if signals is not None:
+            signals.__enter__()
+        try:
+            return self._loop(plan, total, start, index, stream, resume, signals)
+        finally:
+            if signals is not None:
+                signals.__exit__()
+
+    def _loop(self, plan: list[PlannedStage], total: int, start: int, index: int, stream: BatchStream, resume: bool,
+              signals: _Signals | None) -> dict[str, Any]:
+        c = self.config
         (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
         log = RunLog(self.run_dir, resume_step=start) if self.is_main else None
         fixed_seed = c.seed + 1_000_003
@@ -367,7 +500,7 @@ class Trainer:
             while step < total and (deadline is None or time.monotonic() < deadline):
                 if step >= plan[index].end:  # a stage boundary: checkpoint it, then the next stage
                     if step != last_saved:
-                        self._save(step, stream, index)
+                        self._save(step, stream, index, last_saved)
                         last_saved = step
                     index += 1
                     stream = self._begin_stage(plan[index])
@@ -381,11 +514,8 @@ class Trainer:
                 values = {k: float(v) for k, v in losses.items()}
                 bad = [k for k, v in values.items() if not math.isfinite(v)]
                 if bad:
-                    raise NonFiniteLossError(
-                        f"{bad[0]} became {values[bad[0]]} at step {step + 1}; training stopped and the last good "
-                        f"checkpoint (step {last_saved}) is kept in {self.run_dir}: lower the learning rate "
-                        f"(--set lr_d=... lr_g=...) and resume with --resume {self.run_dir}"
-                    )
+                    raise NonFiniteLossError(f"{bad[0]} became {values[bad[0]]} at step {step + 1}; training stopped: "
+                                             f"{self._nonfinite_advice(last_saved)}")
                 if c.ema > 0:
                     self.model.update_ema(min(c.ema, (1 + step) / (10 + step)))  # warm-up
                 step += 1
@@ -410,17 +540,30 @@ class Trainer:
                     log.write({"step": step, **{f"eval/{k}": v for k, v in scores.items()}})
                     bar.write(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
                 if step % c.checkpoint_every == 0:
-                    self._save(step, stream, index)
+                    self._save(step, stream, index, last_saved)
                     last_saved = step
-        except NonFiniteLossError:
+                if signals is not None and signals.received is not None:
+                    break
+        except NonFiniteError:
             if log is not None:
                 log.write({"event": "nonfinite", "step": step + 1})
                 log.close()
             bar.close()
             raise
         bar.close()
-        if step != last_saved or latest_checkpoint(self.run_dir) is None:
-            self._save(step, stream, index)
+        try:
+            if step != last_saved or latest_checkpoint(self.run_dir) is None:
+                self._save(step, stream, index, last_saved)
+        except NonFiniteError:
+            if log is not None:
+                log.close()
+            raise
+        if signals is not None and signals.received is not None:
+            if log is not None:
+                log.close()
+            name = signal.Signals(signals.received).name
+            raise TrainingInterrupted(f"{name} received: stopped at step {step} with a checkpoint there; resume with "
+                                      f"gankit train --resume {self.run_dir}", signals.received)
         if step % c.sample_every != 0:
             self._write_artifacts(step, log, fixed_seed)
         if log is not None:
