@@ -218,6 +218,24 @@ def test_sixteen_bit_pngs_are_scaled_not_clipped(tmp_path):
     assert abs(pixels.float().mean().item() - ramp.mean() / 257) < 1
 
 
+def test_sixteen_bit_pngs_train_scaled_too(tmp_path):
+    """The training readers (an image folder, aligned A | B pairs) scale 16-bit PNGs like `read_image`."""
+    from gankit.data.folder import load_folder
+    from gankit.data.pairs import load_aligned_folder
+
+    ramp = (np.arange(32 * 32).reshape(32, 32) * 64).astype(np.uint16)  # 0 .. 65472
+    (tmp_path / "imgs").mkdir()
+    Image.fromarray(ramp).save(tmp_path / "imgs" / "deep.png")
+    pixels = load_folder(tmp_path / "imgs", 32, 1, use_cache=False).images
+    assert (pixels == 255).float().mean() < 0.01 and abs(pixels.float().mean().item() - ramp.mean() / 257) < 1
+    (tmp_path / "pairs" / "train").mkdir(parents=True)
+    for i in range(2):  # a translation needs two pairs at least
+        Image.fromarray(np.concatenate([ramp, ramp], axis=1)).save(tmp_path / "pairs" / "train" / f"p{i}.png")
+    pair = load_aligned_folder(tmp_path / "pairs", "train", 32, 1, 1)
+    for half in (pair.a.images, pair.b.images):
+        assert (half == 255).float().mean() < 0.01 and abs(half.float().mean().item() - ramp.mean() / 257) < 1
+
+
 def test_a_resume_that_changes_the_total_says_so(tmp_path, capsys):
     run = tmp_path / "r"
     assert main(["train", "gan", *CLI, "--steps", "4", "--lr-decay-from", "0.5", "--out", str(tmp_path),

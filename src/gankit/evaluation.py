@@ -26,8 +26,8 @@ MNIST_LIKE = ("mnist", "fashion-mnist")
 
 
 def default_extractor(source: str) -> str:
-    # The MNIST classifier only means something on digits; elsewhere the standard network.
-    return "lenet-mnist" if source == "mnist" else "inception-v3"
+    # Each LeNet only means something on its own data (digits, clothes); elsewhere the standard network.
+    return {"mnist": "lenet-mnist", "fashion-mnist": "lenet-fashion"}.get(source, "inception-v3")
 
 
 def reference_set(info: dict[str, Any], model: GANModel, split: str) -> tuple[torch.Tensor, tuple[str, ...]]:

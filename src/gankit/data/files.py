@@ -17,7 +17,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from gankit.data.core import fit_images
-from gankit.data.folder import IMAGE_EXTENSIONS, find_images
+from gankit.data.folder import IMAGE_EXTENSIONS, find_images, to_8bit
 from gankit.errors import GankitError
 
 
@@ -26,20 +26,6 @@ class Inputs:
     images: torch.Tensor  # (N, C, H, W) uint8
     names: list[str]  # one per image, relative to the input (file names, or npz row numbers)
     labels: torch.Tensor | None = None  # from integer-named subfolders, or the npz "labels" array
-
-
-def to_8bit(img: Image.Image, channels: int) -> np.ndarray:
-    """A PIL image as uint8 `(H, W)` (channels 1) or `(H, W, 3)`. 16-bit and 32-bit gray images are
-    scaled to 0..255: PIL's own convert clips them, which turns nearly every pixel of a 16-bit PNG white."""
-    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        values = np.asarray(img, dtype=np.float64)
-        if img.mode == "F":
-            top = 1.0 if values.max(initial=0.0) <= 1.0 else max(float(values.max()), 1.0)
-        else:  # 16-bit, the only integer depth PNG stores above 8; wider integer data by its own maximum
-            top = max(65535.0, float(values.max(initial=0.0)))
-        gray = Image.fromarray(np.clip(np.rint(values / top * 255), 0, 255).astype(np.uint8))
-        img = gray
-    return np.array(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)  # writable copy
 
 
 def read_image(path: str | os.PathLike, channels: int) -> torch.Tensor:

@@ -29,11 +29,25 @@ def find_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
+def to_8bit(img: Image.Image, channels: int) -> np.ndarray:
+    """A PIL image as uint8 `(H, W)` (channels 1) or `(H, W, 3)`. 16-bit and 32-bit gray images are
+    scaled to 0..255: PIL's own convert clips them, which turns nearly every pixel of a 16-bit PNG white."""
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        values = np.asarray(img, dtype=np.float64)
+        if img.mode == "F":
+            top = 1.0 if values.max(initial=0.0) <= 1.0 else max(float(values.max()), 1.0)
+        else:  # 16-bit, the only integer depth PNG stores above 8; wider integer data by its own maximum
+            top = max(65535.0, float(values.max(initial=0.0)))
+        gray = Image.fromarray(np.clip(np.rint(values / top * 255), 0, 255).astype(np.uint8))
+        img = gray
+    return np.array(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)  # writable copy
+
+
 def _decode(path: Path, size: int, channels: int) -> np.ndarray | str:
     """One image as uint8 (C, size, size): shorter side resized to `size`, centre crop."""
     try:
         with Image.open(path) as img:
-            img = img.convert("L" if channels == 1 else "RGB")
+            img = Image.fromarray(to_8bit(img, channels))  # 16-bit PNGs scaled, not clipped
             w, h = img.size
             scale = size / min(w, h)
             nw, nh = max(size, round(w * scale)), max(size, round(h * scale))

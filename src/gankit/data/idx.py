@@ -1,4 +1,4 @@
-"""Write MNIST-style IDX files in torchvision's raw layout.
+"""Read and write MNIST-style IDX files (torchvision's raw layout, Debian's dataset packages).
 
 `torchvision.datasets.MNIST(root, download=False)` (0.29) checks for, and reads, the four
 uncompressed files `root/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`; the
@@ -11,6 +11,7 @@ big-endian uint32 per dimension, then the raw row-major bytes.
 
 from __future__ import annotations
 
+import gzip
 import os
 import struct
 from pathlib import Path
@@ -26,6 +27,23 @@ _UBYTE = 0x08
 def _idx_bytes(array: torch.Tensor) -> bytes:
     header = struct.pack(">HBB", 0, _UBYTE, array.dim()) + struct.pack(f">{array.dim()}I", *array.shape)
     return header + array.contiguous().numpy().tobytes()
+
+
+def read_idx(path: str | os.PathLike) -> torch.Tensor:
+    """A uint8 IDX file (`.gz` or not) as a tensor of its own shape: images (N, H, W), labels (N,)."""
+    path = Path(path)
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise GankitError(f"cannot read {path}: {exc}") from None
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != _UBYTE:
+        raise GankitError(f"{path} is not a uint8 IDX file (bad magic number)")
+    ndim = raw[3]
+    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+    body = raw[4 + 4 * ndim :]
+    if len(body) != int(torch.tensor(shape).prod()):
+        raise GankitError(f"{path} is truncated: its header says {shape}, it holds {len(body)} bytes")
+    return torch.frombuffer(bytearray(body), dtype=torch.uint8).reshape(shape)
 
 
 def write_idx_images(path: str | os.PathLike, images: torch.Tensor) -> None:

@@ -23,7 +23,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from gankit.data.core import BatchSampler, ImageDataset, to_unit_range
-from gankit.data.folder import IMAGE_EXTENSIONS, find_images, load_folder
+from gankit.data.folder import IMAGE_EXTENSIONS, find_images, load_folder, to_8bit
 from gankit.errors import GankitError
 
 EMBEDDED = ("edges2digits", "mnist-m")
@@ -133,7 +133,7 @@ class PairSampler:
 def _split_aligned(path: Path, size: int, channels_a: int, channels_b: int) -> tuple[np.ndarray, np.ndarray] | str:
     try:
         with Image.open(path) as img:
-            img = img.convert("RGB")
+            img = Image.fromarray(to_8bit(img, 3))  # 16-bit PNGs scaled, not clipped
             w, h = img.size
             if w % 2:
                 return f"{path.name} is {w} pixels wide; aligned pairs put A and B side by side, so the width must be even"

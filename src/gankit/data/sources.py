@@ -19,7 +19,11 @@ TORCHVISION_SETS = {
     "fashion-mnist": ("FashionMNIST", "FashionMNIST"),
     "cifar10": ("CIFAR10", "cifar-10-batches-py"),
 }
-NAMED = ("mnist", "fashion-mnist", "cifar10", "photos")
+NAMED = ("mnist", "fashion-mnist", "mnist-m", "cifar10", "photos")
+# Debian's dataset-fashion-mnist package puts the original IDX archives here.
+FASHION_MNIST_DIRS = (Path("/usr/share/datasets/fashion-mnist"),)
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
 # "photos": random crops of the CC0 / public-domain photos bundled with scikit-image (see
 # gankit.data.tasks), for restoration variants; whole photos are held out for the test split.
 PHOTO_SPLITS = {"train": (("astronaut.png", "hubble_deep_field.jpg", "rocket.jpg"), 20_000, 0),
@@ -71,6 +75,16 @@ def load_data(
     """
     if source == "photos":
         return photo_crops(split, image_size).fit(image_size, channels)
+    if source == "mnist-m":  # made by the code from the embedded MNIST and the bundled photos
+        from gankit.data.tasks import mnist_m
+
+        if split not in ("train", "test"):
+            raise GankitError(f"mnist-m has splits train and test, not {split!r}")
+        return mnist_m(split).fit(image_size, channels)
+    if source == "fashion-mnist":
+        found = _idx_fashion_mnist(split, data_dir)
+        if found is not None:
+            return found.fit(image_size, channels)
     if source in NAMED:
         root = Path(data_dir) if data_dir is not None else cache_dir() / "datasets"
         if source == "mnist" and not (root / "MNIST" / "raw").is_dir():
@@ -83,6 +97,29 @@ def load_data(
     if not path.exists():
         raise GankitError(f"--data {source!r} is neither a folder nor one of {', '.join(NAMED)}")
     return load_folder(path, image_size, channels)
+
+
+def _idx_fashion_mnist(split: str, data_dir: str | os.PathLike | None) -> ImageDataset | None:
+    """Fashion-MNIST from the original IDX files (`.gz` or not) in `data_dir` or where Debian's
+    dataset-fashion-mnist package puts them; None when neither has them (torchvision's layout next)."""
+    from gankit.data.idx import read_idx
+
+    if split not in ("train", "test"):
+        raise GankitError(f"fashion-mnist has splits train and test, not {split!r}")
+    prefix = "train" if split == "train" else "t10k"
+    for folder in [Path(data_dir)] if data_dir is not None else FASHION_MNIST_DIRS:  # --data-dir: only there
+        for ext in (".gz", ""):
+            images, labels = folder / f"{prefix}-images-idx3-ubyte{ext}", folder / f"{prefix}-labels-idx1-ubyte{ext}"
+            if images.is_file() and labels.is_file():
+                x, y = read_idx(images), read_idx(labels)
+                if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+                    raise GankitError(f"{images} and {labels} do not hold images (N, H, W) and as many labels")
+                return ImageDataset(x.unsqueeze(1).contiguous(), y.long(), f"fashion-mnist-{split}", FASHION_CLASSES)
+    if data_dir is None and not (cache_dir() / "datasets" / "FashionMNIST" / "raw").is_dir():
+        raise GankitError("Fashion-MNIST not found: `apt install dataset-fashion-mnist` (Debian) puts its IDX files "
+                          f"in {FASHION_MNIST_DIRS[0]}, or pass --data-dir with the four IDX files or torchvision's "
+                          "FashionMNIST/ folder")
+    return None
 
 
 def photo_crops(split: str, size: int) -> ImageDataset:
