@@ -1,90 +1,22 @@
 """Adversarial Autoencoders (Makhzani et al., arXiv 1511.05644).
 
-The one idea: an auto-encoder whose aggregated posterior q(z) = E_x q(z|x) is matched to an
-arbitrary prior p(z) by a GAN on the code: a discriminator tells prior samples from encoded
-images and the encoder, as its generator, learns to fool it. Decoding prior samples then
-generates images. Each step has the paper's phases: reconstruction (encoder + decoder), then
-regularisation (D on z, then the encoder against D), and in semi-supervised mode a
-supervised cross-entropy phase on the few labelled images.
+The one idea: an auto-encoder whose aggregated posterior q(z) = E_x q(z|x) is matched to an arbitrary
+prior p(z) by a GAN on the code: a discriminator tells prior samples from encoded images and the encoder,
+as its generator, learns to fool it; decoding prior samples then generates images. Each step runs the
+paper's phases: reconstruction, regularisation (D on z, then the encoder against D) and, in semi-supervised
+mode (`prior=categorical`: y ~ Cat(10) plus a style z, y also learns from 100 labels), a supervised phase.
 
-Priors (`prior`):
-- "gaussian": z ~ N(0, I) of `latent_dim` (paper: 8 for MNIST).
-- "mixture": 10 Gaussians with means on a circle of radius `mixture_radius` in the first two
-  dims (the paper's 2-D picture; the other dims have mean 0) and std `mixture_std` in every dim.
-- "categorical" (semi-supervised, paper section 5): the encoder outputs y (softmax over 10,
-  matched to Cat(10) by a second discriminator) and a style z (matched to N(0, I)); the decoder
-  reads [y, z]; y also learns from the 100 labels by cross-entropy. `classify` is y's logits.
+Defaults: prior gaussian, latent_dim 8, 1000-1000 MLPs, Adam betas (0.5, 0.999), lr_ae 1e-3, lr_d/lr_g 2e-4.
 
-Capability (`capability`): `mse/test`, the mean squared reconstruction error in [-1, 1] units
-on the test split; `mmd/test`, the unbiased squared MMD (RBF kernels at multiples of the median
-distance, `gankit.metrics.probes.mmd_rbf`) between 2,000 encoded test images and 2,000 prior
-samples. MMD with a characteristic kernel is zero iff the two distributions are equal, so it
-tests the paper's claim (q(z) matches p(z)) as a whole rather than moment by moment, and it
-needs no density of q(z); `mmd/prior_vs_prior` (two independent prior samples of the same
-size) is its noise floor and `baseline/mmd/untrained` (a freshly initialised encoder) what
-no matching looks like (`baseline/mse/untrained` likewise for reconstruction). In semi-supervised mode `mmd/test` is on the style z, `mmd_y/test` on
-y vs one-hot Cat(10) samples, `acc/test` is y's test accuracy and `baseline/acc/test` the
-same encoder-classifier net trained on the 100 labels alone (`probes.train_supervised`).
+Deviations from the paper:
+- Adam instead of SGD with momentum; semi-supervised runs want `lr_ae=2e-4 encoder_batchnorm=true`.
+- Images in [-1, 1], tanh decoder and MSE reconstruction (paper: sigmoid, cross-entropy).
+- LeakyReLU 0.2 in the encoder and discriminators (paper: ReLU).
+- Semi proof: conv encoder (`encoder=conv`) with BatchNorm (`encoder_batchnorm`, off by default; paper: MLP).
+- The `cpu` preset (the proof) uses 512-512 auto-encoder and 256-256 discriminator MLPs (paper: 1000-1000).
+- Semi-supervised: labelled images (and the labels-only baseline's) get 2-pixel shifts or affine maps.
 
-Proof (`proof_recipe`, seed 0, 1 thread; 40 min for all three runs on an earlier machine, the semi run
-64 min on the 2026-12-01 one):
-gaussian 2000 steps: mse/test 0.093 (untrained 0.926), mmd/test 0.071 (untrained 0.944, floor
-0.0004); mixture 2000 steps: mse/test 0.101, mmd/test 0.079 (untrained 1.19, floor 0.0000);
-semi 10000 steps at lr_ae 2e-4 with a conv encoder (`encoder=conv`: two 5x5 stride-2 convs of 32
-and 64 channels, then 512 units, BatchNorm after each), every rate decaying linearly to 0 over the
-second half (`lr_decay_from 0.5`) and the 100 labelled images augmented by random affine maps
-(`label_augment=affine`: up to 10 degrees, 10% scale, 2 pixels): acc/test **0.9713** (labels alone,
-the same conv net and augmentation: 0.9466; paper 0.981 with MLPs after far longer training),
-mse/test 0.071, mmd_y/test 0.0013, mmd/test on the style z 0.028. Seed 1 (the same spec through
-`quality.proof_row`, outside the proof table): 0.9758 (labels alone 0.8949).
-The affine augmentation is worth +0.4 points on seed 0 and +0.2 on seed 1 over 2-pixel shifts
-(0.9675 / 0.9735), and lifts the labels-only baseline more (0.934 -> 0.947 on seed 0).
-The decay is worth +0.25 points on seed 0 (0.965 without it) and +0.95 on seed 1 (0.964); decay
-from 0.25 reads 0.9666, lr_ae 4e-4 with the decay 0.965 (seed 0).
-Without the decay, the conv encoder lifts the MLP encoder's 0.950 (labels alone 0.847) to 0.965 on seed 0; on seed 1
-(a scratch copy, 10k steps) 0.929 -> 0.964; seed 2 (scratch) 0.958. It costs 0.22 s a step against
-0.04. Twice the steps do not help: the recipe at 20k steps reads 0.964 on seed 0 (66 min).
-With the MLP encoder (the measurements below):
-Encoder BatchNorm is worth 2 points on both seeds measured (10k steps: seed 0 0.923 -> 0.946 with a
-scratch copy of train_step, 0.950 in the proof; seed 1 0.909 -> 0.929), and it also lowers mse and the style-z MMD. With
-it, these did not help (10k steps each, seed 0, through the trainer): 20k steps (0.947), lr_ae 1e-3 /
-1e-4 (0.894 / 0.938), the paper's 1000-unit nets (0.938), labelled images also reconstructed from
-their true y (0.946), Gaussian noise std 0.3 on the encoder's input (0.940), lr_sup 3e-4 (0.942),
-BatchNorm in both code discriminators too (0.934; the style-z MMD rose to 0.16), Adam beta1 0.9 in
-the reconstruction and supervised phases (0.935), a 16-dim style z (0.941), and classifying with an
-EMA of the encoder (decay 0.999, its BatchNorm statistics averaged too: 0.948 against 0.950 live).
-Without it, a Gaussian posterior for the style z (fixed-std noise 0.5 / 0.8 on z in both phases,
-limiting what z can carry so that the class moves to y) gave 0.894 / 0.893, and dropout (0.15 on the
-input, 0.3 after each hidden layer) 0.910.
-Earlier measurements, all without encoder BatchNorm:
-At the default lr_ae 1e-3 the style z drifts off the prior as training goes on (mmd
-0.63 / 0.85 / 1.20 at 5k / 10k / 15k steps) and accuracy falls with it (0.910 / 0.894 / 0.881);
-at 2e-4 accuracy plateaus: 0.872 / 0.923 / 0.928 / 0.914 at 5k-20k steps. Gaussian noise on the
-encoder's input in every phase (std 0.3 / 0.6 in [-1, 1] units, 10k steps) did not help: 0.912 / 0.916;
-nor did a style z of 4 or 16 dims instead of 8 (0.860 / 0.918), nor lr_sup 1e-4 / 3e-4 (0.921 / 0.912).
-The paper's 1000-unit nets instead of the `cpu` preset's: 0.930 at 10k steps (12 min on 2 threads).
-Nor did a decoder that reads y as a straight-through one-hot (0.901), or regularisation phases at
-lr 1e-3 instead of 2e-4 (0.865): 10k steps each, a plain loop over train_step, not the trainer.
-Also 10k steps each, through the trainer: labelled images reconstructed from their true one-hot y,
-which pins what the decoder reads in y (0.929); that plus Gaussian noise (std 0.3) on both
-discriminators' inputs (0.909); and a public re-implementation's whole recipe (those two, all
-phases at Adam lr 1e-4 with beta1 0.1, a 10-dim style z: 0.915). None is kept.
-
-Deviations from the paper, with why:
-- Adam (betas 0.5, 0.999) instead of SGD with momentum: converges in the CPU budget. Semi-supervised
-  runs want lr_ae 2e-4 and encoder BatchNorm (`--set lr_ae=2e-4 --set encoder_batchnorm=true`, as the
-  proof does): see the measurements above.
-- Images in [-1, 1] with a tanh decoder and MSE reconstruction (paper: sigmoid, cross-entropy):
-  gankit's image convention.
-- LeakyReLU 0.2 in the encoder and discriminators (gankit's MLP D block; paper: ReLU).
-- Semi-supervised proof: a conv encoder (`encoder=conv`; paper: MLP) with BatchNorm after each layer
-  (`encoder_batchnorm`, off by default as in the paper's nets): each measured 1.5 to 3.5 points more
-  accurate (above). The labels-only baseline gets the same net.
-- The `cpu` preset (the proof) uses 512-512 auto-encoder MLPs and 256-256 discriminators
-  (paper and defaults: 1000-1000): 2.5x cheaper, so all three proof runs fit the CPU budget.
-- Semi-supervised: the labelled images get a random shift of up to 2 pixels (default) or, in the
-  proof, a random affine map (`label_augment=affine`), as the labels-only baseline does, so the
-  comparison is fair and 100 labels do not overfit at once.
+Lab notes (what was tried and measured): docs/variants/aae.md
 """
 
 from __future__ import annotations

@@ -3,31 +3,17 @@
 The one idea: learn an encoder E: x -> z alongside G: z -> x by letting D judge joint pairs,
 real (x, E(x)) against fake (G(z), z). At the optimum the two joint distributions match, so
 E inverts G and its codes are features learned without labels. D uses BCE; G and E are one
-player, trained together with the inverted labels (non-saturating). Paper, MNIST: latent 50,
-uniform prior on [-1, 1], 1024-unit fully connected nets, Adam 2e-4 beta1 0.5, weight decay
-2.5e-5 (the defaults here, `arch="mlp"` at 28x28).
-Deviations:
-- D joins an x-path (the MLP or a DCGAN conv trunk) and a z-path (one 1024-unit layer) with one
-  joint 1024-unit layer, as we read the paper's description; its exact layer list is not given.
-- The `cpu` preset narrows the paper's MLPs to 256 units (4x cheaper: 0.03 s per batch of 64 on
-  one core against 0.10 s); `arch="dcgan"` (the default for image folders) uses DCGAN conv nets.
+player, trained together with the inverted labels (non-saturating).
+
+Defaults (the paper's MNIST setup): `arch="mlp"` at 28x28, 1024-unit nets, latent 50, uniform prior on
+[-1, 1], Adam 2e-4 beta1 0.5, weight decay 2.5e-5.
+
+Deviations from the paper:
+- D joins an x-path and a z-path (one 1024-unit layer) with one joint 1024-unit layer (our reading).
+- The `cpu` preset narrows the MLPs to 256 units; `arch="dcgan"` (image folders' default) uses conv nets.
 - Weight decay is Adam's L2 term on every net (the paper does not say which nets get it).
-Proof (`proof_recipe`: the paper's MLPs, 20,000 steps of 64, seed 0, 48 min on 1 thread under
-load): k-NN (k = 5, cosine, 10k training codes) test accuracy on E's codes 0.946 against 0.887 for
-an untrained E; G(E(x)) keeps the digit (lenet-mnist) 0.663 of the time against 0.097 (chance).
-`proof_figure` writes 40 held-out test digits above their G(E(x)): most keep the digit and its slant,
-the misses mostly turn into a digit of similar strokes (8 -> 3, 9 -> 5, 4 -> 3).
-The pairing is learnt late, which is why earlier runs of <= 3,000 steps saw nothing: on a 5k/2k
-probe, k-NN 0.82 at init and 0.73 at 1k steps, then 0.77 / 0.81 / 0.90 / 0.89 / 0.90 / 0.90 at
-2k / 2.5k / 5k / 7.5k / 10k / 12.5k; keep 0.10 (chance) at 1k, then 0.19 / 0.21 / 0.57 / 0.66 /
-0.54 / 0.71. Until then D wins on images alone and E gets a content-free gradient; once G's
-digits are good enough that D must look at the pairing, E starts to invert G. The `cpu` preset
-follows the same path later: keep 0.10 at 3k, then 0.23 / 0.42 / 0.56 / 0.34 / 0.66 / 0.61 at
-4k / 5k / 7.5k / 10k / 12.5k / 15k steps (k-NN 0.80 -> 0.90).
-Short conv runs (`arch="dcgan"`, width 16, <= 1,500 steps; not re-measured longer) showed the
-early phase only: D(x, z ~ prior) = D(x, E(x)) = 1.0 while D(G(z), z) < 0.01 by step 300, E's
-codes grew to std 10-30, and instance noise, lower D lr or dropout on every D layer did not
-shorten it.
+
+Lab notes (what was tried and measured): docs/variants/bigan.md
 """
 
 from __future__ import annotations

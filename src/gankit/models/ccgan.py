@@ -2,33 +2,24 @@
 Fergus, arXiv 1611.06430).
 
 The one idea: G fills a hole cut into a real image from its context, and D, which judges whole images,
-is also the classifier: a (K+1)-way net that learns the K classes from the few labelled images and
-"real" vs "inpainted" from every unlabelled one. Telling a real digit from one whose missing part was
-painted in by G forces D to learn what digits look like, so 100 labels classify far better than the
-same net trained on the 100 labels alone. CC-GAN^2 also gives G a low-resolution copy of the whole
-image (4x downsampled), so larger holes get a plausible fill. The fake class's logit is implicit
-(fixed at 0, the Improved-GAN form, as in sgan): D(x) = Z(x) / (Z(x) + 1) with Z = sum_k exp(l_k).
-Losses: D: cross-entropy on labelled images + the GAN loss -log D(x) - log(1 - D(inpainted)); G: the
-non-saturating -log D(inpainted). Adam lr 2e-4, betas (0.5, 0.999) (DCGAN's); holes at random
-positions with sides up to half the image's (the paper: 48x48 holes in 96x96 STL-10 images).
+is also the classifier: a (K+1)-way net that learns the K classes from the few labelled images and "real"
+vs "inpainted" from every unlabelled one, so 100 labels classify far better than the same net trained on
+them alone. CC-GAN^2 also gives G a 4x-downsampled copy of the whole image. The fake class's logit is
+implicit (fixed at 0, the Improved-GAN form, as in sgan): D(x) = Z(x) / (Z(x) + 1), Z = sum_k exp(l_k).
 
-Deviations from the paper, one line each, with why:
-- MNIST at 32x32 with 100 labels (10 per class), not STL-10 / PASCAL VOC: the embedded data, CPU budget.
-- Default image size 64 (hole 32) instead of STL-10's 96 (hole 48): G and D halve the side down to 4x4.
-- D is a small strided conv net (no norm, dropout) rather than VGG-A with BatchNorm: CPU budget, and
-  batch statistics would mix labelled, unlabelled and inpainted images (D's one pass sees all three).
-- G is the pix2pix U-Net from nn/ (its skips carry the context to the output), fed the holed image,
-  the mask and the low-resolution copy as channels; the hole is then composited into the context.
-- Random holes are 1 box with sides drawn in [hole / 2, hole] (gankit.data.masks), not a fixed size:
-  the same masks the context encoder uses; `mask="centre"` gives the fixed centre box.
-- Labelled images are shifted by up to 2 pixels (`label_shift`), as the labels-only baseline's trainer
-  does, so the comparison isolates what the unlabelled images add.
-- The `cpu` preset uses lr 1e-3: after 300 steps D reached 92.8% test accuracy vs 85.5% at 2e-4
-  (the supervised part learns slowly at 2e-4 within a CPU budget).
+Defaults: image 64, random holes up to 32, lowres_factor 4, rec_weight 0, Adam 2e-4 betas (0.5, 0.999).
+
+Deviations from the paper:
+- MNIST 32x32 with 100 labels, not STL-10 / PASCAL VOC; default image 64 (hole 32), not STL-10's 96 (48).
+- D is a small strided conv net (no norm, dropout) rather than VGG-A with BatchNorm.
+- G is the pix2pix U-Net, fed the holed image, mask and low-res copy; the hole is composited into the context.
+- Random holes are 1 box with sides drawn in [hole / 2, hole], not a fixed size; `mask="centre"` is fixed.
+- Labelled images are shifted by up to 2 pixels (`label_shift`), as the labels-only baseline's are.
+- The `cpu` preset uses lr 1e-3 (2e-4 learns the supervised part too slowly for a CPU budget).
 - `rec_weight` (default 0, the paper's pure adversarial G) can add a context-encoder L2 on the hole.
-- The low-resolution copy is of the whole image, hole included (the paper's CC-GAN^2): `inpaint` thus
-  sees a blurred version of what was in the hole; set `lowres_factor=0` for the plain CC-GAN. Its hole
-  PSNR is reported beside a `lowres_fill` baseline (the upsampled copy itself), the fair comparison.
+- `lowres_factor=0` gives the plain CC-GAN; hole PSNR is reported beside a `lowres_fill` baseline.
+
+Lab notes (what was tried and measured): docs/variants/ccgan.md
 """
 
 from __future__ import annotations

@@ -1,69 +1,23 @@
 """Coupled Generative Adversarial Networks (Liu & Tuzel, arXiv 1606.07536).
 
-The one idea: learn a joint distribution of two domains from unpaired samples of each, with two
-GANs whose generators share their first layers (from z: the high-level content, e.g. which digit)
-and whose discriminators share their last layers. Each GAN only ever sees its own domain, but the
-sharing makes one z decode to the same content in both domains, so the pairs come for free.
-Paper nets (digits, 28x28; the paper's digit table and the authors' code): G = deconv 4x4
-1024, deconv 3x3 s2 512, 256, 128 (BN + PReLU, all shared), then one deconv 6x6 per domain to the
-image; D = conv 5x5 20 + max-pool per domain, then shared conv 5x5 50 + max-pool, FC 500 + PReLU,
-FC 1; z = 100 dims; Adam 2e-4, betas (0.5, 0.999), weight decay 5e-4; 25k iterations.
-Proof (recipe below, seed 0, batch 32, Adam 6e-4 decaying linearly to 0 over the second half, 38,000
-steps): for 2,000 z's the two images show the same digit **90.5%** of the time for MNIST / MNIST-M
-(91 min on 2 threads; chance given the digits drawn: 20.6%) and **90.2%** for edge maps / MNIST (57
-min on 2 threads; chance 16.0%). At the paper's 25,000 steps MNIST / MNIST-M read 89.1% (chance 14.1%).
-Caveat: the longer runs draw their commonest digit more often (38% / 29% of samples against 25% / 24%
-at 25,000 steps), which raises chance agreement too.
-How each side is read: lenet-mnist on the plain-digit side (99.0% / 99.3% of real test images). The
-edge side is read as the issue words it, lenet-mnist on the inverse-translated image: a
-`SideTranslator` fitted in `capability` on the aligned training pairs (edge map -> digit, 1,500 steps
-of L1) turns the edge map into a filled digit first; that reads 99.05% of real held-out edge maps, and
-the two readings agree on 99.56% of real held-out pairs, the ceiling for this pair. MNIST-M comes
-unaligned, so a classifier trained in `capability` reads it (3,000 steps on all its training images;
-98.2% on real test images). The edges side judge (97.1% on real edge maps, 97.2% agreement on real
-pairs) stays beside it as `pair_agree/side_judge`: it reads the same edges run at 84.0% (82.1% at
-25,000 steps), because on generated edge maps it is unsure where the translator + lenet-mnist is not
-(mean confidence 0.91 against 0.95): applied to the edge operator of the generated MNIST side it agrees
-with lenet-mnist on that same image only 86% of the time; a stronger edges judge (20,000 steps, 98.8%
-on real edges; not kept) read 85.9%. Among pairs both readers are sure of (79% / 78% of them)
-agreement is 98.3% / 98.1%. Batch 64 at 25,000 steps (not kept; 83 min) read 84.4% with the side
-judge, no better than batch 32 at 38,000.
-Earlier runs (edges read by the side judge): at 25,000 steps the paper's Adam 2e-4 reads 82.1% / 78.8%
-(chance 10.2% / 15.2%; 59% / 54% of pairs legible, 98.0% / 96.6% of those agree); 6e-4 without the
-decay 85.8% / 83.8% (so the decay adds 3.4 points on MNIST-M and costs 1.4 on edges); the decay alone
-at 2e-4 81.7% / 79.0%. The 6e-4 rate stays out of the config default and the `cpu` preset, which keep
-the paper's. It starts slower (15.8% against 45% for 2e-4 at 300 steps on one machine) but leads from
-1,000 steps on (51.3% against 29.5% at 1,000, 62.8% against 34.8% at 1,500, on a Zen 4 EPYC), so the
-learning test trains at 6e-4 too.
-Agreement grows with training (MNIST-M at 2e-4, measured every 1k steps: 16% / 26% / 35% /
-49% / 55% at 1k-5k; 6e-4 at 5k: 76.9%).
-A second per-domain layer in each G head (3x3 deconv + BN + PReLU; not kept) gave 34.0% against
-19.7% for the paper's head at 1,500 steps. Sampling from an EMA of G (decay 0.999; not kept) did not
-help: MNIST-M at 5k steps 53.9%, 54.4% with its BatchNorm statistics recomputed from z, against 57.2%
-for the live G.
-Nor is the MNIST-M judge the limit: trained 3,000 steps instead of 800 (97.6% on real test images
-against 96.4%), it read the 5k-step 2e-4 run at 56.5% agreement against 57.3%; the proof's judges,
-better still (98.4%), read 89.1% where the 800-step ones read 89.2%.
-Truncating z (z * psi) on the 5k-step 6e-4 run does not help either: 77.4% / 74.7% / 72.0% at psi
-0.8 / 0.6 / 0.4 against 76.9% at 1 (the digits gather on 9 and 0). Width does: G twice as wide as
-the `cpu` preset's (`g_width=64`, the paper's is 128) at 2e-4 reads 67.1% at 5k steps against 57.2%
-(0.33 s per step against 0.16), and 79.8% at 14k, but 82.1% at 25k: the same as the `cpu` preset's
-proof, so width speeds learning up without raising where it ends.
-Deviations:
-- tanh outputs in [-1, 1] instead of sigmoid in [0, 1] (the house image range);
-- the `cpu` preset narrows G's shared layers 4x (256-128-64-32) so the proof fits a 2-core CPU
-  (0.16 s per step); D is the paper's (already small);
-- the proof recipe trains at 3x the paper's Adam rate, decayed to 0 over the second half: at the
-  `cpu` width the paper's 2e-4 stops near 82% / 79%;
-- the proof runs train 38,000 steps, not the paper's 25,000: agreement was still rising there;
-- the MNIST-M side is read by a classifier trained on MNIST-M, not lenet-mnist on a grayscale or
-  inverse-translated image: `--data mnist-m` comes unaligned, so there are no pairs to fit a translator on;
-- domain B of `--data mnist-m` is the 3-channel MNIST-M (the paper pairs MNIST with its edge maps
-  and negatives); `--data edges2digits` is the paper's MNIST/edge pair. Its halves come aligned,
-  but D scores each image on its own and the losses are sums over images, so a pairing inside the
-  batch carries no information to the model: it is unpaired training either way;
-- `sample` interleaves the two domains (A_0, B_0, A_1, B_1, ...) as square images, so every
-  consumer of samples keeps the (N, C, S, S) contract while `gankit sample` grids show pairs.
+The one idea: learn a joint distribution of two domains from unpaired samples of each, with two GANs whose
+generators share their first layers (from z: the high-level content, e.g. which digit) and whose
+discriminators share their last layers. Each GAN only sees its own domain, but the sharing makes one z
+decode to the same content in both domains, so the pairs come for free.
+
+Defaults: the paper's 28x28 digit nets (G shared deconvs 1024-512-256-128 + a 6x6 deconv per domain; D a
+per-domain conv 20 + shared conv 50, FC 500), z 100, Adam 2e-4 betas (0.5, 0.999), weight decay 5e-4.
+
+Deviations from the paper:
+- tanh outputs in [-1, 1] instead of sigmoid in [0, 1] (the house image range).
+- The `cpu` preset narrows G's shared layers 4x (256-128-64-32); D is the paper's.
+- The proof recipe trains at 3x the paper's Adam rate (6e-4), decayed linearly to 0 over the second half.
+- The proof runs train 38,000 steps, not the paper's 25,000.
+- The MNIST-M side is read by a classifier trained on MNIST-M (`--data mnist-m` comes unaligned).
+- Domain B of `--data mnist-m` is MNIST-M; `--data edges2digits` is the paper's MNIST/edge pair (unpaired).
+- `sample` interleaves the two domains (A_0, B_0, A_1, B_1, ...) to keep the (N, C, S, S) contract.
+
+Lab notes (what was tried and measured): docs/variants/cogan.md
 """
 
 from __future__ import annotations

@@ -1,41 +1,22 @@
 """Context Encoders: Feature Learning by Inpainting (Pathak et al., arXiv 1604.07379).
 
-The one idea: an encoder-decoder that sees an image with a region cut out learns to fill it from
-the context; L2 alone gives a blurry mean, so a small adversarial term (0.999 * L2 + 0.001 *
-adversarial) pushes the fill towards one sharp plausible answer. Holes are the centre region (a
-quarter of the area: 64x64 of 128x128) or random blocks. The L2 covers the hole plus a thin
-overlap ring into the context weighted 10x (the paper predicts 4 px past the hole at 128 px) so the
-fill agrees with its border. Adam 2e-4, betas (0.5, 0.999), both networks (the paper's code).
-Proof (`proof_recipe`, seed 0): MNIST 32x32, centre 16x16 hole, 3,000 steps: PSNR in the hole on
-2,000 held-out digits 13.16 dB vs mean-fill 6.88 dB and blur-fill 8.55 dB. Held-out photo crops
-(`photos` preset, 2,000 steps, G sampled from its EMA at decay 0.995): 24.42 dB, above mean-fill
-(20.59 dB) and, only just, blur-fill (24.27 dB). Seeds 1 and 2 give 24.22 / 24.34, so over three
-seeds the EMA G ties blur-fill (mean 24.33) more than it beats it: the smooth fill suits small,
-mostly smooth 32x32 crops. The live G reads 23.00: the adversarial term's jitter costs 1.3 dB, and
-the EMA averages it away (at 0.995 the blur-fill start keeps 0.995^2000 = 4e-5 of the weight, so
-the EMA is not leaning on the baseline). Seed 1 variants (not kept): EMA decay 0.998 24.22 (the
-same), and on top of the 0.995 EMA learning rates decaying linearly over the second half 23.83, the
-paper's Adam 2e-4, betas (0.5, 0.999) 23.93.
-Without the EMA: the paper-like encoder-decoder reached 21.2 dB, and the `photos` net with L2 alone
-(`adv_weight=0`) ties blur-fill (24.26 dB). At 1,000 steps L2 alone gets 24.43 dB, and on unseen
-crops of the training photos 28.92 vs blur-fill 28.85; seven more bundled images in training
-(camera, coins, brick, grass, gravel, ihc, moon) gave 24.13. The learned correction to the
-diffusion fill is that small at 32x32 even in domain.
-Deviations from the paper, one line each, with why:
-- G is a conv encoder-decoder down to 1x1 (`ConvEncoderDecoder`, no channel-wise fully connected
-  layer) and outputs the whole image, of which only the hole (and overlap ring) is used: the same
-  network then serves centre holes, random blocks and any hole `gankit inpaint` is given.
-- G also gets the mask as an extra input channel (the paper fills the hole with the mean colour
-  only): a random or user-drawn hole cannot be told from a grey region of the image otherwise.
-- D (DCGAN) judges the whole image with the hole filled, not the 64x64 fill alone: this works for
-  any hole shape and also asks the fill to agree with its context.
-- `photos` preset: a U-Net (`generator="unet"`) that sees the blur-filled hole and adds its output to
-  it (`fill="blur"`, last layer zero-initialised, so training starts at the blur-fill), Adam 1e-3,
-  betas (0.9, 0.999): the plain net stayed 3 dB below that baseline within a CPU budget.
-- The photos proof samples G's EMA (decay 0.995; the paper has none): the live G's step-to-step
-  jitter from the adversarial term costs 1.3 dB of hole PSNR.
-Inputs, outputs and `inpaint` use float images in [-1, 1]; the hole is filled with 0 (or the
-blur-fill) before G.
+The one idea: an encoder-decoder that sees an image with a region cut out learns to fill it from the
+context; L2 alone gives a blurry mean, so a small adversarial term (0.999 * L2 + 0.001 * adversarial) pushes
+the fill towards one sharp plausible answer. The L2 covers the hole plus a thin overlap ring into the
+context, weighted 10x, so the fill agrees with its border.
+
+Defaults: 128x128, centre 64x64 hole (or random blocks), 4 px overlap, Adam 2e-4 betas (0.5, 0.999) for both.
+
+Deviations from the paper:
+- G is a conv encoder-decoder down to 1x1 (no channel-wise FC layer) and outputs the whole image.
+- G also gets the mask as an extra input channel (the paper fills the hole with the mean colour only).
+- D (DCGAN) judges the whole image with the hole filled, not the fill alone.
+- `photos` preset: a U-Net correcting the blur-filled hole (`fill="blur"`), Adam 1e-3 betas (0.9, 0.999).
+- The photos proof samples G's EMA (decay 0.995; the paper has none).
+
+Inputs, outputs and `inpaint` use float images in [-1, 1]; the hole is filled with 0 (or the blur-fill).
+
+Lab notes (what was tried and measured): docs/variants/context_encoder.md
 """
 
 from __future__ import annotations

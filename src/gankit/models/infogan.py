@@ -1,42 +1,20 @@
-"""InfoGAN: Interpretable Representation Learning by Information Maximizing Generative Adversarial Nets (Chen et al., arXiv 1606.03657).
+"""InfoGAN: Interpretable Representation Learning by Information Maximizing Generative Adversarial Nets
+(Chen et al., arXiv 1606.03657).
 
-The one idea: split G's input into noise z and structured codes c, and maximise a
-variational lower bound on the mutual information I(c; G(z, c)) with an auxiliary
-posterior Q(c | x) that shares D's trunk; the codes then pick up disentangled factors
-without labels. MNIST setup of the paper: z ~ N(0, I) with 62 dims, one 10-way categorical
-code (it learns the digit class) and two continuous codes U(-1, 1) (width, rotation).
-Objective: the GAN's (non-saturating) losses plus L_I, with L_I the cross-entropy of Q's
-categorical logits (lambda = 1) plus `lambda_cont` (1, see below) times the Gaussian NLL of
-the continuous codes. As in the authors' reference code, L_I is added to *both* D's loss (so it
-trains Q's head and D's shared trunk, on detached fakes) and G's loss (trains G, with D and Q
-frozen). Adam beta1 0.5, lr 2e-4 for D and Q, 1e-3 for G (the paper's). Q head: FC 128, BN,
-LeakyReLU 0.1, then 10 categorical logits and 2 Gaussian means.
+The one idea: split G's input into noise z and structured codes c, and maximise a variational lower bound
+on the mutual information I(c; G(z, c)) with an auxiliary posterior Q(c | x) that shares D's trunk; the
+codes then pick up disentangled factors without labels. L_I (categorical cross-entropy plus `lambda_cont`
+times the continuous codes' Gaussian NLL) is added to both D's and G's losses, as in the reference code.
 
-Deviations from the paper, one line each:
-- Nets: `arch="paper"` (default) is the paper's MNIST G/D/Q at 28x28 (appendix C.1); the `cpu`
-  preset narrows it (conv widths 32/64 not 64/128, FC 256 not 1024) for 4x faster steps
-  (0.10 s vs 0.43 s a batch-64 step, one thread, CPU time under load). `arch="dcgan"` (house
-  DCGAN at 32x32) and `"mlp"` remain; both measured worse (0.62 and ~0.5 at 6,000 steps, seed 0).
-- The continuous codes' Gaussian has a fixed unit std (the reference code's MNIST setting,
-  `fix_std=True`), so their NLL is 0.5 (c - mu)^2 + const, weighted by `lambda_cont` = 1 as
-  in the reference code (the paper suggests a smaller weight; 0.1 left the codes unused:
-  their NLL stayed at the no-information value 2.17 for 1,800 steps).
+Defaults: the paper's MNIST setup (z 62 dims, one 10-way categorical code, two U(-1, 1) codes), `arch="paper"`
+28x28 nets, Q head FC 128-BN-LeakyReLU 0.1, Adam beta1 0.5, lr 2e-4 for D and Q, 1e-3 for G, lambda_cont 1.
 
-Proof (`proof_recipe`: `cpu` preset, 17,500 steps of batch 64, seeds 0, 1, 2; ~30 min a seed on
-one idle core, 70 min for the three as 3 one-thread processes on 2 cores, `--jobs 3`): holds on
-2 of 3 seeds. cluster_acc (10,000 samples judged by lenet-mnist) 0.821 / 0.978 / 0.990 for
-seeds 0 / 1 / 2, Q on the real test digits 0.815 / 0.956 / 0.964, k-means on pixels 0.57.
-Seeds 3 and 4 with the same recipe (outside the proof table): 0.891 and 0.933, so 3 of 5 seeds.
-The earlier 5,000-step recipe (trained on an H100) gave 0 of 3: 0.819, 0.745, 0.898.
-Quick checks (200 images per code value) at other budgets, seeds 0/1/2:
-- `cpu` preset, batch 64: 0.75/0.98/0.81 at 5k steps, 0.88/0.99/0.85 at 10k, 0.92/0.99/0.86 at 17.5k
-  (earlier runs; which seed fails can move with floating-point details such as the thread count).
-- paper nets, batch 64: 0.98/0.89/0.85 at 5k, 0.99/0.89/0.89 at 10k, 0.98/0.90/0.90 at 15k
-  (~107 min a seed on one core).
-- paper nets, batch 128: 0.89/0.90/0.99 at 5k and 10k.
-A failing seed has settled on a local optimum (one code value covering two digits, such as 5 and 6
-for seed 0, another digit split over two values) that more steps do not undo.
-Reproduce: `python benchmarks/quality.py --proofs --models infogan --jobs 3`.
+Deviations from the paper:
+- The `cpu` preset narrows the paper's nets (convs 32/64 not 64/128, FC 256 not 1024); `dcgan`/`mlp` remain.
+- The continuous codes' Gaussian has a fixed unit std (`fix_std=True`, the reference code's MNIST setting).
+- `lambda_cont` = 1 as in the reference code (the paper suggests a smaller weight).
+
+Lab notes (what was tried and measured): docs/variants/infogan.md
 """
 
 from __future__ import annotations

@@ -2,30 +2,23 @@
 form of Improved Techniques for Training GANs (Salimans et al., arXiv 1606.03498).
 
 The one idea: D is a K-class classifier whose (K+1)-th class, "fake", has its logit fixed at 0, so
-D(x) = Z(x) / (Z(x) + 1) with Z = sum_k exp(l_k). D learns from the few labelled images (cross-entropy
-over the K real classes) and from every unlabelled and generated image (the GAN loss
--log D(x) - log(1 - D(G(z)))), and G is trained by feature matching (match the batch mean of D's last
-hidden layer on real and generated images). The unlabelled images shape D's features, so 100 labels
-classify MNIST far better than the same net trained on the 100 labels alone.
+D(x) = Z(x) / (Z(x) + 1) with Z = sum_k exp(l_k). D learns from the few labelled images (cross-entropy)
+and from every unlabelled and generated image (the GAN loss), and G is trained by feature matching; the
+unlabelled images shape D's features, so 100 labels classify far better than those labels alone.
 
-Nets and training follow the authors' MNIST code: D MLP 1000-500-250-250-250 with ReLU, weight norm
-(data-dependent init; only the output layer learns its scale), Gaussian noise on the input (0.3) and
-after every hidden layer (0.5); G MLP 500-500 with BatchNorm and softplus, weight-normed sigmoid
-output, z ~ U(0, 1)^100; batch 100 (+ 100 labelled), Adam lr 0.003, beta1 0.5, unlabelled weight 1.
-Only `labels_per_class` labelled images per class (default 10: 100 labels) ever reach the model.
+Defaults (the authors' MNIST code): D MLP 1000-500-250-250-250, weight norm, Gaussian noise 0.3 / 0.5;
+G MLP 500-500, BatchNorm, softplus, z ~ U(0, 1)^100; batch 100 (+ 100 labelled), Adam 0.003 beta1 0.5;
+`labels_per_class` 10 (100 labels).
 
-Deviations:
-- Feature matching compares with the unlabelled batch D just trained on (its features from D's pass
-  before the update, detached), not a second fresh unlabelled batch: one D pass per step, not two.
-- The data-dependent init runs on the first training batch (unlabelled + labelled, 200 images), not a
-  separate pass over 500 training images before training.
-- Test accuracy uses D itself (or its EMA copy when the engine keeps one, `ema` in the proof recipe),
-  not the authors' Polyak average with rate 1e-4, which needs their 180k steps to forget its zero init.
-- The proof trains for half an hour on a CPU (8,000 steps, 16 epochs, learning rate decaying linearly
-  to 0 over the second half), not the authors' 300 epochs; its `cpu`
-  preset shifts the labelled images by up to 2 pixels (as the labels-only baseline's trainer does),
-  measured 87.5% vs 80.7% test accuracy after 250 steps without the shifts.
+Deviations from the paper:
+- Feature matching compares with the unlabelled batch D just trained on (one D pass per step, not two).
+- The data-dependent init runs on the first training batch (200 images), not a separate 500-image pass.
+- Test accuracy uses D itself (or its EMA copy), not the authors' Polyak average with rate 1e-4.
+- The proof trains 8,000 steps (16 epochs, lr decaying over the second half), not the authors' 300 epochs.
+- The `cpu` preset shifts the labelled images by up to 2 pixels, as the labels-only baseline's trainer does.
 - Adam's eps is 1e-4, matching the authors' sqrt(v + 1e-8) rather than torch's 1e-8.
+
+Lab notes (what was tried and measured): docs/variants/sgan.md
 """
 
 from __future__ import annotations

@@ -1,29 +1,21 @@
-"""Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network (Ledig et al., arXiv 1609.04802).
+"""Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network
+(Ledig et al., arXiv 1609.04802).
 
-The one idea: pixel-wise MSE makes a super-resolved image the blurry average of every plausible
-sharp image; comparing deep features (content loss: VGG19 relu5_4 maps rescaled by 1/12.75) plus a
-small adversarial term (1e-3) pushes G towards one sharp, natural-looking image instead. G is
-SRResNet (16 residual blocks, two x2 pixel-shuffle stages for x4), first trained alone with MSE (that
-network *is* SRResNet), then fine-tuned as SRGAN; D is a VGG-style conv stack with a dense 1024
-layer. One run does both phases as two engine stages: "srresnet" (G alone, MSE) then "srgan".
-The low-resolution input is made inside the model, as in the paper: bicubic x4 downsampling
-(antialiased) of the high-resolution crops the engine gives, quantised to 8 bits like a stored
-image. Images are in [-1, 1]. Adam 1e-4, betas (0.9, 0.999).
-Content network: torchvision's VGG19 when its ImageNet weights are at hand (`vgg19_weights=FILE` or
-torchvision's cache; named explicitly it is downloaded unless GANKIT_OFFLINE=1), otherwise the
-shipped `gankit-sr-features` (see gankit.metrics.sr_features); `content_network` in the run's
-config.json records which one trained the run.
-Deviations from the paper, one line each, with why:
-- Paper schedule 1e6 MSE steps then 2e5 SRGAN steps (lr 1e-4 then 1e-5); here `pretrain_steps` MSE
-  steps then SRGAN until the run's budget, at one learning rate: CPU budgets.
-- `cpu` preset: 4 blocks of width 32, D width 16, 32 px HR crops (8 px LR), lr 1e-3, the shipped
-  feature network, and G predicts the residual over the bicubic upscale (`bicubic_skip`, VDSR-style):
-  the paper-sized nets do not learn within a CPU budget, and the skip makes the first steps useful.
-- `cpu` preset keeps the pixel MSE (weight 1) beside content + 1e-3 adversarial in the SRGAN phase:
-  with content loss alone on the small, colour-blind shipped feature net, 400 SRGAN steps drifted
-  colours and grew checkerboards (held-out PSNR 28.8 -> 23.3 dB). The paper's default (0) is kept.
-- PSNR/SSIM are measured on RGB with `scale` border pixels shaved (the paper: the Y channel, same
-  shave), on small (model-size) held-out crops of the held-out photos rather than Set5/Set14/BSD100.
+The one idea: pixel-wise MSE makes a super-resolved image the blurry average of every plausible sharp
+image; comparing deep features (content loss: VGG19 relu5_4 maps rescaled by 1/12.75) plus a small
+adversarial term (1e-3) pushes G towards one sharp, natural-looking image instead. G (SRResNet, 16 residual
+blocks, x4 by pixel shuffle) trains alone with MSE ("srresnet" stage), then as SRGAN ("srgan" stage).
+
+Defaults: x4 from bicubic (antialiased, 8-bit) LR made inside the model, images in [-1, 1], Adam 1e-4 betas
+(0.9, 0.999); content net VGG19 if its weights are at hand, else the shipped `gankit-sr-features`.
+
+Deviations from the paper:
+- `pretrain_steps` MSE steps then SRGAN until the budget, at one learning rate (paper: 1e6 + 2e5, 1e-4/1e-5).
+- `cpu` preset: 4 blocks of width 32, D width 16, 32 px HR crops, lr 1e-3, the shipped feature net, `bicubic_skip`.
+- `cpu` preset keeps the pixel MSE (weight 1) in the SRGAN phase; the paper's default (0) is kept.
+- PSNR/SSIM on RGB with `scale` border pixels shaved (paper: Y channel), on small held-out photo crops.
+
+Lab notes (what was tried and measured): docs/variants/srgan.md
 """
 
 from __future__ import annotations
