@@ -12,6 +12,7 @@ import gankit
 import gankit.models.acgan  # noqa: F401  (registers acgan)
 import gankit.models.cgan  # noqa: F401  (registers cgan)
 from gankit.api import train
+from gankit.capabilities.conditional import label_accuracy
 from gankit.cli import main
 from gankit.errors import GankitError
 from gankit.models.base import Batch
@@ -163,10 +164,10 @@ def test_conditional_variant_draws_the_asked_class(tmp_path, name):
     0.82 / 0.87 / 0.91 at 1k-4k steps, acgan 0.77 / 0.85 / 0.89 / 0.92 / 0.94 at 1k-5k."""
     steps, threshold = LEARNING[name]
     torch.manual_seed(0)
-    untrained = gankit.create_model(name, preset="cpu").eval().label_accuracy(per_class=500)
+    untrained = label_accuracy(gankit.create_model(name, preset="cpu").eval(), per_class=500)
     run = train(name, "mnist", out=tmp_path, name="r", preset="cpu", steps=steps, seed=0, log_every=50,
                 sample_every=10**6, checkpoint_every=10**6)
-    trained = gankit.load(run).label_accuracy(per_class=500)
+    trained = label_accuracy(gankit.load(run), per_class=500)
     print(f"{name}: label_acc untrained {untrained:.3f} -> {trained:.3f} after {steps} steps")
     assert untrained < 0.3
     assert trained >= threshold, (name, untrained, trained)

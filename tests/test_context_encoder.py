@@ -7,6 +7,7 @@ from PIL import Image
 
 import gankit
 import gankit.models.context_encoder  # noqa: F401  (registers the variant)
+from gankit.capabilities.inpainting import hole_psnr_scores
 from gankit.cli import main
 from gankit.data.masks import (
     Box,
@@ -18,7 +19,6 @@ from gankit.data.masks import (
     check_box,
     dilate,
     hole_bbox,
-    hole_psnr_scores,
     mean_fill,
     parse_box,
     random_box_masks,

@@ -15,6 +15,7 @@ from PIL import Image
 import gankit
 import gankit.models.pixelda  # noqa: F401  (registers the variant)
 from gankit.api import read_run_config, train
+from gankit.capabilities import measure
 from gankit.cli import main
 from gankit.errors import GankitError
 from gankit.evaluation import held_out
@@ -80,7 +81,7 @@ def test_adapted_classifier_beats_source_only_on_mnist_m(tmp_path):
     model = gankit.load(run).eval()
     data = held_out(read_run_config(run), model)
     torch.manual_seed(0)
-    scores = model.capability(HeldOut(data.train, data.test.subset(2000), seed=0), baselines=True)
+    scores = measure(model, HeldOut(data.train, data.test.subset(2000), seed=0), baselines=True)
     print(scores)
     assert scores["acc/test_source"] > 0.8
     assert scores["acc/test_target"] > 0.7, scores

@@ -17,6 +17,7 @@ import torch
 
 import gankit
 from gankit.api import read_run_config, train
+from gankit.capabilities import measure
 from gankit.evaluation import held_out
 from gankit.models.base import HeldOut
 
@@ -29,7 +30,7 @@ CASES = {"cyclegan": (0.3, 0.75, 120, {}), "dualgan": (0.65, 0.65, 120, {}),
 def scores(model, info):
     data = held_out(info, model)
     with torch.no_grad():
-        return model.capability(HeldOut(data.train, data.test.subset(600), seed=0))
+        return measure(model, HeldOut(data.train, data.test.subset(600), seed=0))
 
 
 @pytest.mark.slow

@@ -1,1 +1,39 @@
-"""(capabilities of this family: being written)"""
+"""Class-conditional generators and the classifiers they train (CGAN, ACGAN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gankit.capabilities import register_capability
+from gankit.data.batches import HeldOut
+from gankit.errors import GankitError
+from gankit.metrics.probes import accuracy, digit_classes, predict
+
+
+@torch.no_grad()
+def label_accuracy(model: Any, per_class: int = 1000, seed: int = 0, batch_size: int = 500) -> float:
+    """Share of `per_class` samples of every class that lenet-mnist assigns to the class asked for."""
+    k = model.config.num_classes
+    labels = torch.arange(k, device=model.device).repeat_interleave(per_class)  # (K*per_class,)
+    gen = torch.Generator(model.device).manual_seed(seed)
+    images = torch.cat([model.sample(len(part), part, gen) for part in labels.split(batch_size)])
+    return (digit_classes(images) == labels).float().mean().item()
+
+
+@register_capability("label_acc")
+def label_acc(model: Any, data: HeldOut, baselines: bool = False) -> dict[str, float]:
+    """Does G draw the digit it is asked for? lenet-mnist on 1,000 samples of each class."""
+    if data.test.images.shape[1] != 1 or model.config.num_classes != 10:
+        raise GankitError(f"{model.name}'s capability is judged by the MNIST digit classifier: train on mnist")
+    result = {"label_acc": label_accuracy(model, seed=data.seed)}
+    if baselines:  # the judge on real test digits: the most a perfect generator could score
+        result["baseline/label_acc_real"] = (digit_classes(data.test.images) == data.test.labels).float().mean().item()
+    return result
+
+
+@register_capability("class_acc")
+def class_acc(model: Any, data: HeldOut, baselines: bool = False) -> dict[str, float]:
+    """Test accuracy of the model's own classifier (`model.classify`) on the held-out labels."""
+    return {"acc/test": accuracy(predict(model.classify, data.test.images, model.device), data.test.labels)}

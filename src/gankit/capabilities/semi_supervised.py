@@ -1,1 +1,33 @@
-"""(capabilities of this family: being written)"""
+"""Semi-supervised classifiers (SGAN, CC-GAN): D's test accuracy from a few labels, against the same D
+architecture trained on those labels alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gankit.capabilities import register_capability
+from gankit.data.batches import HeldOut
+from gankit.errors import GankitError
+from gankit.metrics.probes import accuracy, predict, train_supervised
+
+
+@register_capability("semi_supervised_acc")
+def semi_supervised_acc(model: Any, data: HeldOut, baselines: bool = False) -> dict[str, float]:
+    """Test accuracy of `model.classify`; with `baselines`, `model.fresh_classifier(images)` (D's
+    architecture, freshly initialised) trained on the labelled images alone (random shifts of up to
+    2 pixels, `train_supervised`, `model.config.baseline_steps` steps of batch 100)."""
+    if data.labeled_indices is None:
+        raise GankitError(f"{model.name}'s capability needs the run's labelled indices (a semi-supervised run)")
+    dev = model.device
+    result = {"acc/test": accuracy(predict(model.classify, data.test.images, dev), data.test.labels),
+              "labels_used": float(len(data.labeled_indices))}
+    if baselines:
+        images = data.train.images[data.labeled_indices]  # (N_labeled, C, H, W) uint8
+        labels = data.train.labels[data.labeled_indices]
+        torch.manual_seed(data.seed)  # the baseline's init
+        net = train_supervised(model.fresh_classifier(images), images, labels, steps=model.config.baseline_steps,
+                               batch_size=100, seed=data.seed)
+        result["baseline/acc/test"] = accuracy(predict(net, data.test.images, dev), data.test.labels)
+    return result

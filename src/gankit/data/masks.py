@@ -10,7 +10,6 @@ the hole PSNR that scores them, so all inpainting variants report comparable num
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -186,22 +185,3 @@ def blur_fill(x: torch.Tensor, mask: torch.Tensor, iterations: int = 50) -> torc
         avg = F.avg_pool2d(F.pad(out, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
         out = composite(x, avg, mask)
     return out
-
-
-def hole_psnr_scores(fill: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], images: torch.Tensor,
-                     masks: torch.Tensor, baselines: bool = False, batch_size: int = 500) -> dict[str, float]:
-    """PSNR inside the hole of `fill(x, mask)` on uint8 `images` (N, C, H, W) with `masks` (N, 1, H, W):
-    `psnr_hole/test`, and with `baselines` the mean-fill and blur-fill on the same holes."""
-    from gankit.metrics.restoration import psnr
-
-    x = images.float() / 127.5 - 1  # (N, C, H, W) in [-1, 1]
-    fills = {"psnr_hole/test": fill}
-    if baselines:
-        fills["baseline/psnr_hole/mean_fill"] = mean_fill
-        fills["baseline/psnr_hole/blur_fill"] = blur_fill
-    result = {}
-    for key, fn in fills.items():
-        out = torch.cat([fn(x[i : i + batch_size], masks[i : i + batch_size]).cpu().float()
-                         for i in range(0, len(x), batch_size)])
-        result[key] = psnr(out, x, masks)
-    return result

@@ -30,8 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.metrics.probes import accuracy, predict
-from gankit.models.base import Batch, HeldOut
+from gankit.models.base import Batch
 from gankit.models.cgan import CGAN, CGANConfig
 from gankit.nn.conditional import AuxClassifierDiscriminator
 from gankit.registry import register_model
@@ -49,6 +48,7 @@ class ACGAN(CGAN):
     config_class = ACGANConfig
     paper = "Conditional Image Synthesis with Auxiliary Classifier GANs"
     arxiv = "1610.09585"
+    capabilities: ClassVar[tuple[str, ...]] = ('label_acc', 'class_acc')
 
     def build_discriminator(self, config: ACGANConfig) -> nn.Module:
         return AuxClassifierDiscriminator(config.arch, config.channels, config.image_size, config.num_classes,
@@ -86,8 +86,3 @@ class ACGAN(CGAN):
         """D's class logits `(B, K)` for images in [-1, 1] (BatchNorm in eval mode)."""
         with self.eval_mode(self.discriminator):
             return self.discriminator(x.to(self.device))[1]
-
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        result = super().capability(data, baselines)
-        result["acc/test"] = accuracy(predict(self.classify, data.test.images, self.device), data.test.labels)
-        return result

@@ -39,13 +39,12 @@ from gankit.data.masks import (
     centre_box,
     centre_masks,
     composite,
-    hole_psnr_scores,
     random_box_masks,
 )
 from gankit.errors import GankitError
 from gankit.losses import d_semi_supervised
-from gankit.metrics.probes import accuracy, predict, random_shift, train_supervised
-from gankit.models.base import Batch, DataSpec, HeldOut
+from gankit.metrics.probes import random_shift
+from gankit.models.base import Batch, DataSpec
 from gankit.models.inpainting import InpaintingModel
 from gankit.nn import check_dcgan_size, dcgan_init
 from gankit.nn.translation import ExamplePairs, UNetGenerator
@@ -129,6 +128,7 @@ class CCGAN(InpaintingModel):
     config_class = CCGANConfig
     paper = "Semi-Supervised Learning with Context-Conditional Generative Adversarial Networks"
     arxiv = "1611.06430"
+    capabilities: ClassVar[tuple[str, ...]] = ('semi_supervised_acc', 'hole_psnr')
     task = "enhance"
     data_needs = "images+labels"
     # With the engine's EMA on, the classifier is averaged too.
@@ -217,33 +217,19 @@ class CCGAN(InpaintingModel):
     def preview_extras(self, x: torch.Tensor) -> list[torch.Tensor]:
         return [self.lowres(x)] if self.config.lowres_factor else []  # CC-GAN^2: G sees the whole image small
 
+    def fresh_classifier(self, images: torch.Tensor) -> nn.Module:
+        """D's architecture freshly initialised, for the labels-only baseline."""
+        return self.build_discriminator().to(self.device)
+
+    def baseline_fills(self) -> dict[str, Any]:
+        # CC-GAN^2's G sees the whole image small: that input alone, upsampled into the hole.
+        if not self.config.lowres_factor:
+            return {}
+        return {"lowres_fill": lambda x, m: composite(x, self.lowres(x), m)}
+
     @torch.no_grad()
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """The K real-class logits of images `x` in [-1, 1] (B, C, H, W), from D in eval mode (no dropout)."""
         d = self.net("discriminator")
         with self.eval_mode(d):
             return d(x).float()  # (B, K)
-
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """Test accuracy of D as a classifier and PSNR inside the training holes on 2,000 held-out images.
-        With `baselines`: the same D architecture trained on the labelled images alone (random shifts of up
-        to 2 pixels, `train_supervised`), and the mean-, blur- and (CC-GAN^2) low-resolution fills."""
-        if data.labeled_indices is None:
-            raise GankitError("ccgan's capability needs the run's labelled indices (a semi-supervised run)")
-        dev = self.device
-        result = {"acc/test": accuracy(predict(self.classify, data.test.images, dev), data.test.labels),
-                  "labels_used": float(len(data.labeled_indices))}
-        if baselines:
-            images = data.train.images[data.labeled_indices]  # (N_labeled, C, S, S) uint8
-            labels = data.train.labels[data.labeled_indices]
-            torch.manual_seed(data.seed)  # the baseline's init
-            net = train_supervised(self.build_discriminator().to(dev), images, labels, steps=self.config.baseline_steps,
-                                   batch_size=100, seed=data.seed)
-            result["baseline/acc/test"] = accuracy(predict(net, data.test.images, dev), data.test.labels)
-        images = data.test.images[:2000]  # (N, C, S, S) uint8
-        masks = self.masks(len(images), torch.Generator(dev).manual_seed(data.seed)).cpu()
-        result.update(hole_psnr_scores(lambda x, m: self.inpaint(x.to(dev), m.to(dev)), images, masks, baselines))
-        if baselines and self.config.lowres_factor:
-            lowres = hole_psnr_scores(lambda x, m: composite(x, self.lowres(x), m), images, masks)
-            result["baseline/psnr_hole/lowres_fill"] = lowres["psnr_hole/test"]
-        return result

@@ -29,8 +29,7 @@ from torch import nn
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.metrics.probes import digit_classes
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.nn import check_dcgan_size, dcgan_init
 from gankit.nn.conditional import LabelConcatDiscriminator, LabelConcatGenerator
 from gankit.optim import adam
@@ -74,6 +73,7 @@ class CGAN(GANModel):
     config_class = CGANConfig
     paper = "Conditional Generative Adversarial Nets"
     arxiv = "1411.1784"
+    capabilities: ClassVar[tuple[str, ...]] = ('label_acc',)
     task = "generate"
     data_needs = "images+labels"
 
@@ -151,19 +151,3 @@ class CGAN(GANModel):
         """Row i shows class i (rows beyond K start again at class 0)."""
         return (torch.arange(n, device=self.device) // self.grid_nrow(n)) % self.config.num_classes  # (n,)
 
-    # ---- the paper's claim -----------------------------------------------------------------
-    @torch.no_grad()
-    def label_accuracy(self, per_class: int = 1000, seed: int = 0, batch_size: int = 500) -> float:
-        """Share of `per_class` samples of every class that lenet-mnist assigns to the class asked for."""
-        labels = torch.arange(self.config.num_classes, device=self.device).repeat_interleave(per_class)  # (K*per_class,)
-        gen = torch.Generator(self.device).manual_seed(seed)
-        images = torch.cat([self.sample(len(part), part, gen) for part in labels.split(batch_size)])
-        return (digit_classes(images) == labels).float().mean().item()
-
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        if data.test.images.shape[1] != 1 or self.config.num_classes != 10:
-            raise GankitError(f"{self.name}'s capability is judged by the MNIST digit classifier: train on mnist")
-        result = {"label_acc": self.label_accuracy(seed=data.seed)}
-        if baselines:  # the judge on real test digits: the most a perfect generator could score
-            result["baseline/label_acc_real"] = (digit_classes(data.test.images) == data.test.labels).float().mean().item()
-        return result

@@ -36,12 +36,11 @@ from gankit.data.masks import (
     centre_masks,
     composite,
     dilate,
-    hole_psnr_scores,
     random_box_masks,
 )
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.models.base import Batch, DataSpec, HeldOut
+from gankit.models.base import Batch, DataSpec
 from gankit.models.inpainting import InpaintingModel
 from gankit.nn import DCGANDiscriminator, check_dcgan_size, dcgan_init
 from gankit.nn.translation import ConvEncoderDecoder, ExamplePairs, UNetGenerator
@@ -96,6 +95,7 @@ class ContextEncoder(InpaintingModel):
     config_class = ContextEncoderConfig
     paper = "Context Encoders: Feature Learning by Inpainting"
     arxiv = "1604.07379"
+    capabilities: ClassVar[tuple[str, ...]] = ('hole_psnr',)
     task = "enhance"
     data_needs = "images"
 
@@ -168,12 +168,3 @@ class ContextEncoder(InpaintingModel):
         return {"loss/d": loss_d.detach(), "loss/g": loss_g.detach(), "loss/l2": loss_l2.detach(),
                 "loss/g_adv": loss_adv.detach(), "d/real": torch.sigmoid(real_out.detach().float()).mean(),
                 "d/fake": torch.sigmoid(fake_out.detach().float()).mean()}
-
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """PSNR inside the hole on held-out images (the training holes: centre, or random blocks from
-        the seed), with the mean-fill and blur-fill of the same holes as baselines."""
-        images = data.test.images[:2000]  # (N, C, S, S) uint8
-        gen = torch.Generator(self.device).manual_seed(data.seed)
-        masks = self.masks(len(images), gen)
-        dev = self.device
-        return hole_psnr_scores(lambda x, m: self.inpaint(x.to(dev), m.to(dev)), images, masks.cpu(), baselines)

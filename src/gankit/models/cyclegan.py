@@ -30,7 +30,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.losses import d_least_squares
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.nn.translation import ExamplePairs, ImagePool, PatchDiscriminator, ResnetGenerator
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -134,33 +134,6 @@ class TwoWayTranslator(GANModel):
         cols = [a, ab, self.translate(ab, "BtoA"), b, ba, self.translate(ba, "AtoB")]
         return torch.stack([t.expand(-1, 3, -1, -1) for t in cols], 1).flatten(0, 1), len(cols)
 
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """On held-out domains with digit labels (MNIST <-> MNIST-M): does the digit survive
-        translation into MNIST (lenet-mnist on G_ba(b))? Also cycle L1 errors, and realism of
-        G_ba(b) as fid[lenet-mnist] against real held-out MNIST digits."""
-        from gankit.metrics import functional as M
-        from gankit.metrics.extractors import get_extractor
-        from gankit.metrics.probes import digit_classes, predict
-
-        test = data.test
-        a, b = test.a.images[:5000], test.b.images[:5000]
-        ba = predict(lambda x: self.translate(x, "BtoA"), b, self.device)  # (N, Ca, S, S)
-        ab = predict(lambda x: self.translate(x, "AtoB"), a, self.device)
-        rec_a = predict(lambda x: self.translate(x, "BtoA"), ab, self.device)
-        rec_b = predict(lambda x: self.translate(x, "AtoB"), ba, self.device)
-        unit = lambda t: t.float() / 127.5 - 1  # noqa: E731
-        result = {"cycle_l1/a": (rec_a - unit(a)).abs().mean().item(), "cycle_l1/b": (rec_b - unit(b)).abs().mean().item()}
-        if test.b.labels is not None and self.config.channels_a == 1:
-            result["label_keep/BtoA"] = (digit_classes(ba) == test.b.labels[:5000]).float().mean().item()
-            result["label_keep/cycle_a"] = (digit_classes(rec_a) == test.a.labels[:5000]).float().mean().item()
-            lenet = get_extractor("lenet-mnist").to(self.device)
-            result["fid_lenet/BtoA"] = M.fid(lenet.features(a), lenet.features(ba))
-            if baselines:  # no translation at all: the MNIST judge on the target-domain images as they are
-                result["baseline/label_keep/identity"] = (digit_classes(b) == test.b.labels[:5000]).float().mean().item()
-                result["baseline/fid_lenet/identity"] = M.fid(lenet.features(a), lenet.features(b))
-        return result
-
-
 @dataclass
 class CycleGANConfig(Config):
     image_size: int = 256
@@ -198,6 +171,7 @@ class CycleGAN(TwoWayTranslator):
     config_class = CycleGANConfig
     paper = "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks"
     arxiv = "1703.10593"
+    capabilities: ClassVar[tuple[str, ...]] = ('two_way_translation',)
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1, "lr_decay_from": 0.5}
 
     def __init__(self, config: CycleGANConfig) -> None:

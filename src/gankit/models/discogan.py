@@ -97,6 +97,7 @@ class DiscoGAN(TwoWayTranslator):
     config_class = DiscoGANConfig
     paper = "Learning to Discover Cross-Domain Relations with Generative Adversarial Networks"
     arxiv = "1703.05192"
+    capabilities: ClassVar[tuple[str, ...]] = ('two_way_translation',)
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
 
     def __init__(self, config: DiscoGANConfig) -> None:

@@ -61,6 +61,7 @@ class DualGAN(TwoWayTranslator):
     config_class = DualGANConfig
     paper = "DualGAN: Unsupervised Dual Learning for Image-to-Image Translation"
     arxiv = "1704.02510"
+    capabilities: ClassVar[tuple[str, ...]] = ('two_way_translation',)
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1}
 
     def __init__(self, config: DualGANConfig) -> None:

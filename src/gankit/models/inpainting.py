@@ -7,6 +7,8 @@ A subclass supplies `size_multiple()`, `masks(n, generator)`, `_fill(g, x, mask)
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from gankit.data.masks import apply_mask, composite
@@ -35,6 +37,11 @@ class InpaintingModel(GANModel):
         with training holes drawn from `generator`: an inpainter has no unconditional sampler."""
         x = self.examples.cycled(n)  # (n, C, S, S)
         return self.inpaint(x, self.masks(n, generator))
+
+    def baseline_fills(self) -> dict[str, Any]:
+        """Fills `fn(x, mask)` from what the variant's G is given besides the context, as baselines for
+        the inpainting capability (none by default)."""
+        return {}
 
     def preview_extras(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Columns shown between the holed input and the fill (e.g. what else G sees)."""

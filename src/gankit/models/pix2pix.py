@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.nn import dcgan_init
 from gankit.nn.translation import ExamplePairs, PatchDiscriminator, UNetGenerator, unet_depth
 from gankit.optim import adam
@@ -65,6 +65,7 @@ class Pix2Pix(GANModel):
     config_class = Pix2PixConfig
     paper = "Image-to-Image Translation with Conditional Adversarial Networks"
     arxiv = "1611.07004"
+    capabilities: ClassVar[tuple[str, ...]] = ('paired_translation',)
     task = "translate"
     data_needs = "paired"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1}  # the paper's; the digits task uses 32
@@ -139,25 +140,3 @@ class Pix2Pix(GANModel):
         rgb = max(self.config.channels_a, self.config.channels_b) == 3
         row = [t.expand(-1, 3, -1, -1) if rgb else t for t in (self.examples.a, out, self.examples.b)]
         return torch.stack(row, 1).flatten(0, 1), 3  # rows of input | output | target
-
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """Held-out PSNR and SSIM of outputs vs targets; for digit tasks (edges2digits) also the label
-        accuracy of outputs and their fid[lenet-mnist] against the real target digits."""
-        from gankit.metrics.probes import digit_classes, predict
-        from gankit.metrics.restoration import psnr, ssim
-
-        test = data.test
-        n = min(len(test.a), 5000)
-        a, b = test.a.images[:n], test.b.images[:n]
-        out = predict(self.translate, a, self.device)  # (n, Cb, S, S) in [-1, 1]
-        target = b.float() / 127.5 - 1
-        result = {"psnr/test": psnr(out, target), "ssim/test": ssim(out, target)}
-        if test.a.labels is not None and self.config.channels_b == 1:
-            from gankit.metrics import functional as M
-            from gankit.metrics.extractors import get_extractor
-
-            result["label_acc/test"] = (digit_classes(out) == test.a.labels[:n]).float().mean().item()
-            # Realism of the outputs among real digits: what the adversarial term adds over L1's blur.
-            lenet = get_extractor("lenet-mnist").to(self.device)
-            result["fid_lenet/test"] = M.fid(lenet.features(b), lenet.features(out))
-        return result

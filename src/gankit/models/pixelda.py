@@ -36,7 +36,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.nn.translation import ExamplePairs, ResidualBlock
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -158,6 +158,7 @@ class PixelDA(GANModel):
     config_class = PixelDAConfig
     paper = "Unsupervised Pixel-Level Domain Adaptation with Generative Adversarial Networks"
     arxiv = "1612.05424"
+    capabilities: ClassVar[tuple[str, ...]] = ('domain_adaptation',)
     task = "adapt"
     data_needs = "unpaired"
     ema_targets = ("generator", "classifier")
@@ -240,30 +241,13 @@ class PixelDA(GANModel):
         """`classify` is for the target domain (colour MNIST-M), not the gray source."""
         return self.config.channels_b if method == "classify" else super().input_channels(method)
 
+    def fresh_classifier(self) -> nn.Module:
+        """T's architecture freshly initialised, for the source-only baseline."""
+        return TaskClassifier(self.config).to(self.device)
+
     @torch.no_grad()
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """T's logits `(B, K)` for target (or gray source) images in [-1, 1]."""
         t = self.net("classifier")
         with self.eval_mode(t):
             return t(x).float()
-
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """T's accuracy on held-out target (MNIST-M) and source (MNIST) images; the baseline is the
-        same T architecture trained on the source images alone, scored on the target images."""
-        from gankit.metrics.probes import accuracy, predict, train_supervised
-
-        test = data.test
-        if test.a.labels is None or test.b.labels is None:
-            raise GankitError("pixelda's capability needs labelled held-out images in both domains (--data mnist-m)")
-        result = {"acc/test_target": accuracy(predict(self.classify, test.b.images, self.device), test.b.labels),
-                  "acc/test_source": accuracy(predict(self.classify, test.a.images, self.device), test.a.labels)}
-        if baselines:
-            torch.manual_seed(data.seed)
-            net = TaskClassifier(self.config).to(self.device)
-            train = data.train.a
-            train_supervised(net, train.images, train.labels, steps=self.config.baseline_steps, batch_size=32,
-                             lr=self.config.lr, seed=data.seed)
-            result["baseline/acc/source_only"] = accuracy(predict(net, test.b.images, self.device), test.b.labels)
-            result["baseline/acc/source_only_on_source"] = accuracy(predict(net, test.a.images, self.device),
-                                                                    test.a.labels)
-        return result

@@ -35,8 +35,8 @@ from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_semi_supervised
 from gankit.metrics.extractors import to_signed_unit
-from gankit.metrics.probes import accuracy, predict, random_shift, train_supervised
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.metrics.probes import random_shift
+from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.optim import adam
 from gankit.registry import register_model
 
@@ -184,6 +184,7 @@ class SGAN(GANModel):
     config_class = SGANConfig
     paper = "Semi-Supervised Learning with Generative Adversarial Networks (Improved-GAN form)"
     arxiv = "1606.01583"
+    capabilities: ClassVar[tuple[str, ...]] = ('semi_supervised_acc',)
     task = "generate"
     data_needs = "images+labels"
     # With the engine's EMA on, the classifier is averaged too (the authors test an average of D).
@@ -260,27 +261,17 @@ class SGAN(GANModel):
             images = g(self.noise(n, generator))
         return images.float().clamp(-1, 1)  # (n, C, H, W)
 
+    def fresh_classifier(self, images: torch.Tensor) -> nn.Module:
+        """D's architecture freshly initialised (with its data-dependent init on `images`, uint8), for
+        the labels-only baseline."""
+        net = self.build_discriminator().to(self.device)
+        net.train()
+        net.data_init(to_signed_unit(images.to(self.device)))
+        return net
+
     @torch.no_grad()
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """The K real-class logits of images `x` in [-1, 1] (B, C, H, W), from D without its noise."""
         d = self.net("discriminator")
         with self.eval_mode(d):
             return d(x).float()  # (B, K)
-
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """Test accuracy of D as a classifier; with `baselines`, the same D architecture trained on the
-        labelled images alone (random shifts of up to 2 pixels, `train_supervised`)."""
-        result = {"acc/test": accuracy(predict(self.classify, data.test.images, self.device), data.test.labels)}
-        if data.labeled_indices is None:
-            raise GankitError("sgan's capability needs the run's labelled indices (a semi-supervised run)")
-        result["labels_used"] = float(len(data.labeled_indices))
-        if baselines:
-            images = data.train.images[data.labeled_indices]  # (N_labeled, C, H, W) uint8
-            labels = data.train.labels[data.labeled_indices]
-            net = self.build_discriminator().to(self.device)
-            net.train()
-            net.data_init(to_signed_unit(images.to(self.device)))
-            net = train_supervised(net, images, labels, steps=self.config.baseline_steps, batch_size=100,
-                                   seed=data.seed)
-            result["baseline/acc/test"] = accuracy(predict(net, data.test.images, self.device), data.test.labels)
-        return result

@@ -29,9 +29,8 @@ import torch.nn.functional as F
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.metrics.restoration import psnr, ssim
 from gankit.metrics.sr_features import ContentNetwork, bicubic, load_content_network, resolve_content_network
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut, Stage
+from gankit.models.base import Batch, DataSpec, GANModel, Stage
 from gankit.nn.srresnet import SRDiscriminator, SRResNet
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -88,6 +87,7 @@ class SRGAN(GANModel):
     config_class = SRGANConfig
     paper = "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network"
     arxiv = "1609.04802"
+    capabilities: ClassVar[tuple[str, ...]] = ('upscale_psnr',)
     task = "enhance"
     data_needs = "images"
 
@@ -240,20 +240,3 @@ class SRGAN(GANModel):
         lr = downsample(hr, self.config.scale)
         up = bicubic(lr, self.config.scale).clamp(-1, 1)
         return torch.stack([up, self.upscale(lr), hr], 1).flatten(0, 1), 3  # rows of bicubic | G | HR
-
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """x`scale` PSNR and SSIM on held-out crops (at most 2,000; `scale` border pixels shaved) of
-        the model's upscale of their bicubic-downsampled copies, and of the plain bicubic upscale as
-        the baseline. `steps/adversarial` tells an SRResNet run (0) from an SRGAN one."""
-        s = self.config.scale
-        hr = data.test.images[:2000].float() / 127.5 - 1  # (N, C, S, S)
-        lr = downsample(hr, s)
-        sr = torch.cat([self.upscale(chunk).cpu() for chunk in lr.split(250)])
-        shave = (..., slice(s, -s), slice(s, -s))
-        scores = {"psnr/test": psnr(sr[shave], hr[shave]), "ssim/test": ssim(sr[shave], hr[shave]),
-                  "steps/adversarial": float(max(0, int(self.step_count) - self.config.pretrain_steps))}
-        if baselines:
-            up = bicubic(lr, s).clamp(-1, 1)
-            scores["baseline/psnr_bicubic"] = psnr(up[shave], hr[shave])
-            scores["baseline/ssim_bicubic"] = ssim(up[shave], hr[shave])
-        return scores
