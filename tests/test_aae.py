@@ -10,8 +10,10 @@ import torch
 from PIL import Image
 
 import gankit
+import gankit.capabilities.latent
 import gankit.models.aae  # noqa: F401  (registers "aae")
 from gankit.api import read_run_config, train
+from gankit.capabilities import measure
 from gankit.cli import main
 from gankit.data import ImageDataset
 from gankit.engine import TrainConfig, Trainer
@@ -117,11 +119,11 @@ def test_affine_label_augmentation_trains_and_the_baseline_trains_with_it(monkey
     moved = model.augment_labeled(x, torch.Generator().manual_seed(0))
     assert moved.shape == x.shape and not torch.allclose(moved, x, atol=1e-3)
     seen = []
-    monkeypatch.setattr(gankit.models.aae, "train_supervised", lambda *a, **k: seen.append(k["augment"]))
+    monkeypatch.setattr(gankit.capabilities.latent, "train_supervised", lambda *a, **k: seen.append(k["augment"]))
     g = torch.Generator().manual_seed(1)
     data = ImageDataset(torch.randint(0, 256, (200, 1, 8, 8), dtype=torch.uint8, generator=g),
                         torch.arange(200) % 10, "random")
-    model.eval().capability(HeldOut(train=data, test=data, seed=0, labeled_indices=torch.arange(20)), baselines=True)
+    measure(model, HeldOut(train=data, test=data, seed=0, labeled_indices=torch.arange(20)), baselines=True)
     assert seen == [model.augment_labeled]
     with pytest.raises(GankitError, match="not one of"):
         gankit.create_model("aae", preset="tiny", prior="categorical", label_augment="elastic")

@@ -121,3 +121,9 @@ def test_sampler_shards_are_disjoint_across_processes():
 def test_torchvision_set_missing_offline_says_how_to_supply_it(tmp_path):
     with pytest.raises(GankitError, match="CIFAR10 not found under .*cifar-10-batches-py"):
         load_data("cifar10", 32, 3, data_dir=tmp_path)
+
+
+def test_gray_images_at_the_right_size_become_rgb():
+    gray = torch.arange(2 * 4 * 4, dtype=torch.uint8).view(2, 1, 4, 4)
+    rgb = fit_images(gray, 4, 3)  # no resize: the channel expand is the only change
+    assert rgb.shape == (2, 3, 4, 4) and torch.equal(rgb[:, 2], gray[:, 0])

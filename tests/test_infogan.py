@@ -17,6 +17,7 @@ from PIL import Image
 import gankit
 import gankit.models.infogan  # noqa: F401  (registers the variant until models/__init__ imports it)
 from gankit.api import train
+from gankit.capabilities import measure
 from gankit.cli import main
 from gankit.data import ImageDataset
 from gankit.errors import GankitError
@@ -101,7 +102,7 @@ def test_capability_reports_cluster_accuracies_and_baselines():
     g = torch.Generator().manual_seed(0)
     data = ImageDataset(torch.randint(0, 256, (40, 1, 8, 8), dtype=torch.uint8, generator=g),
                         torch.arange(40) % 10, "random")
-    out = model.capability(HeldOut(train=data, test=data), baselines=True, per_value=20)
+    out = measure(model, HeldOut(train=data, test=data), baselines=True, per_value=20)
     assert set(out) == {"cluster_acc", "q_cluster_acc/test", "baseline/kmeans_pixels_acc/test",
                         "baseline/cluster_acc_chance"}
     assert all(0.1 <= v <= 1 for v in out.values()), out  # a best one-to-one map is never below 1/K

@@ -116,7 +116,7 @@ def held_out(info: dict[str, Any], model: GANModel, split: str = "test") -> Held
 
 
 def has_capability(model: GANModel) -> bool:
-    return bool(type(model).capabilities) or type(model).capability is not GANModel.capability
+    return bool(type(model).capabilities)
 
 
 def measure_capability(model: GANModel, info: dict[str, Any], split: str = "test", baselines: bool = False,
@@ -126,15 +126,4 @@ def measure_capability(model: GANModel, info: dict[str, Any], split: str = "test
 
     if not has_capability(model):
         return {}
-    data = held_out(info, model, split)
-    if type(model).capabilities:
-        return measure(model, data, baselines=baselines, **options)
-    # A variant still measuring in its own file: the same seeded, eval-mode call as the registry's.
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.random.fork_rng(devices=list(range(torch.cuda.device_count()))):
-            torch.manual_seed(data.seed)
-            return {k: float(v) for k, v in model.capability(data, baselines=baselines, **options).items()}
-    finally:
-        model.train(was_training)
+    return measure(model, held_out(info, model, split), baselines=baselines, **options)

@@ -34,7 +34,7 @@ def fit_images(images: torch.Tensor, size: int, channels: int, chunk: int = 2048
             x = x.expand(-1, 3, -1, -1)
         if x.shape[-2:] != (size, size):
             x = _resize_center_crop(x, size)
-        out[start : start + chunk] = x.round_().clamp_(0, 255).to(torch.uint8)
+        out[start : start + chunk] = x.round().clamp(0, 255).to(torch.uint8)  # x may be an expanded view
     return out
 
 

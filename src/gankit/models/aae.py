@@ -30,10 +30,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import Config, check_channels
+from gankit.data.augment import random_affine, random_shift
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.metrics.probes import accuracy, mmd_rbf, predict, random_affine, random_shift, train_supervised
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.nn import MLPDiscriminator
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -132,6 +132,7 @@ class AAE(GANModel):
     config_class = AAEConfig
     paper = "Adversarial Autoencoders"
     arxiv = "1511.05644"
+    capabilities: ClassVar[tuple[str, ...]] = ('autoencoder_codes',)
     task = "generate"
     data_needs = "images"
 
@@ -295,31 +296,3 @@ class AAE(GANModel):
                               "only prior=categorical (semi-supervised) runs classify")
         return self._split(self.encoder(x))[0]
 
-    # ---- the paper's claims -----------------------------------------------------------------
-    def capability(self, data: HeldOut, baselines: bool = False, n_mmd: int = 2000) -> dict[str, float]:
-        test, device = data.test, self.device
-        recon = predict(self.reconstruct, test.images, device)  # (N, C, H, W) in [-1, 1]
-        target = test.images.float() / 127.5 - 1
-        out = {"mse/test": F.mse_loss(recon, target).item()}
-        gen = torch.Generator(device).manual_seed(data.seed)
-        codes = predict(self.encode, test.images[:n_mmd], device)  # (n, [K +] D)
-        k = self.config.num_classes if self.semi else 0
-        prior = [self.prior_sample(len(codes), generator=gen).cpu() for _ in range(2)]
-        out["mmd/test"] = mmd_rbf(codes[:, k:], prior[0])
-        out["mmd/prior_vs_prior"] = mmd_rbf(prior[1], prior[0])
-        if self.semi:
-            out["mmd_y/test"] = mmd_rbf(codes[:, :k], self.one_hot_sample(len(codes), gen).cpu())
-            out["acc/test"] = accuracy(predict(self.classify, test.images, device), test.labels)
-        if baselines:
-            fresh = type(self)(self.config).to(device).eval()
-            fresh_codes = predict(fresh.encode, test.images[:n_mmd], device)
-            out["baseline/mmd/untrained"] = mmd_rbf(fresh_codes[:, k:], prior[0])
-            out["baseline/mse/untrained"] = F.mse_loss(predict(fresh.reconstruct, test.images, device), target).item()
-            if self.semi and data.labeled_indices is not None:
-                c = self.config
-                net = build_encoder(c, c.num_classes).to(device)
-                idx = data.labeled_indices
-                train_supervised(net, data.train.images[idx], data.train.labels[idx], seed=data.seed,
-                                 augment=self.augment_labeled)
-                out["baseline/acc/test"] = accuracy(predict(net, test.images, device), test.labels)
-        return out

@@ -168,11 +168,6 @@ class GANModel(nn.Module):
         """Latent-code traversal grids by name: `(images (N, C, H, W) in [-1, 1], images per row)`."""
         raise GankitError(f"{self.name} has no latent codes to traverse")
 
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """The paper's own claim measured on held-out data by a method of the variant's file, for the
-        variants whose measurement has not moved to gankit.capabilities yet (`capabilities` empty)."""
-        return {}
-
     # ---- helpers for variants ------------------------------------------------------------
     @property
     def device(self) -> torch.device:

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.nn import DCGANDiscriminator, MLPDiscriminator, build_generator, check_dcgan_size, dcgan_init
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -88,6 +87,7 @@ class BiGAN(GANModel):
     config_class = BiGANConfig
     paper = "Adversarial Feature Learning"
     arxiv = "1605.09782"
+    capabilities: ClassVar[tuple[str, ...]] = ('encoder_probes',)
     task = "generate"
     data_needs = "images"
     # E is a network we read codes from, so it gets an average too when the engine keeps one.
@@ -172,40 +172,4 @@ class BiGAN(GANModel):
         with self.eval_mode(g):
             return g(self.encode(x)).float().clamp(-1, 1)  # (B, C, H, W)
 
-    def capability(self, data: HeldOut, baselines: bool = False) -> dict[str, float]:
-        """k-NN (k = 5) test accuracy on E's codes of 10,000 training images, and how often G(E(x))
-        is judged (lenet-mnist) the digit x shows (chance 0.10); baselines: the same k-NN on a
-        freshly initialised encoder."""
-        from gankit.metrics.probes import accuracy, digit_classes, predict
-
-        if data.train.labels is None or data.test.labels is None:
-            raise GankitError("the bigan probes need labelled train and test images (e.g. mnist)")
-        gen = torch.Generator().manual_seed(data.seed)
-        idx = torch.randperm(len(data.train), generator=gen)[:10_000]
-        train_x, train_y = data.train.images[idx], data.train.labels[idx]
-        test_x, test_y = data.test.images, data.test.labels
-        out = {"knn_acc/test": knn_probe(self, train_x, train_y, test_x, test_y)}
-        recon = predict(self.reconstruct, test_x, self.device)  # (N, C, H, W) in [-1, 1]
-        out["label_keep"] = accuracy(digit_classes(recon), test_y)
-        if baselines:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(data.seed)
-                fresh = type(self)(self.config).to(self.device).eval()
-            out["baseline/knn_acc/untrained"] = knn_probe(fresh, train_x, train_y, test_x, test_y)
-            out["baseline/label_keep/untrained"] = accuracy(digit_classes(predict(fresh.reconstruct, test_x, self.device)),
-                                                             test_y)
-        return out
-
-
-def knn_probe(model: BiGAN, train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
-              test_y: torch.Tensor, k: int = 5) -> float:
-    """k-NN accuracy of `model.encode` codes, each scaled to unit length (cosine neighbours)."""
-    from gankit.metrics.probes import knn_accuracy, predict
-
-    def codes(images: torch.Tensor) -> torch.Tensor:
-        return F.normalize(predict(model.encode, images, model.device), dim=1)  # (N, latent_dim)
-
-    return knn_accuracy(codes(train_x), train_y, codes(test_x), test_y, k=k)
-
-
-__all__ = ["BiGAN", "BiGANConfig", "JointDiscriminator", "knn_probe"]
+__all__ = ["BiGAN", "BiGANConfig", "JointDiscriminator"]

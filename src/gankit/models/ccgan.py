@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import Config, check_channels
+from gankit.data.augment import random_shift
 from gankit.data.masks import (
     Box,
     apply_mask,
@@ -43,7 +44,6 @@ from gankit.data.masks import (
 )
 from gankit.errors import GankitError
 from gankit.losses import d_semi_supervised
-from gankit.metrics.probes import random_shift
 from gankit.models.base import Batch, DataSpec
 from gankit.models.inpainting import InpaintingModel
 from gankit.nn import check_dcgan_size, dcgan_init

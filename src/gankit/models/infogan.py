@@ -30,8 +30,7 @@ from torch import nn
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.metrics.probes import best_mapping_accuracy, digit_classes, predict
-from gankit.models.base import Batch, DataSpec, GANModel, HeldOut
+from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.nn import DCGANDiscriminator, MLPDiscriminator, build_generator, check_dcgan_size, dcgan_init
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -124,6 +123,7 @@ class InfoGAN(GANModel):
     config_class = InfoGANConfig
     paper = "InfoGAN: Interpretable Representation Learning by Information Maximizing Generative Adversarial Nets"
     arxiv = "1606.03657"
+    capabilities: ClassVar[tuple[str, ...]] = ('code_clusters',)
     task = "generate"
     data_needs = "images"
 
@@ -269,47 +269,9 @@ class InfoGAN(GANModel):
                 grids[f"c{i + 1}"] = (g(self.generator_input(z, cat, cont)).float().clamp(-1, 1), steps)
         return grids
 
-    # ---- capability ----------------------------------------------------------------------------
+    # ---- what Q infers ----------------------------------------------------------------------------
     @torch.no_grad()
     def q_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Q's categorical logits `(B, K)` for images in [-1, 1]: the code Q infers (not a class)."""
         with self.eval_mode(self.discriminator, self.q_head):
             return self.d_and_q(x)[1]
-
-    @torch.no_grad()
-    def capability(self, data: HeldOut, baselines: bool = False, per_value: int = 1000) -> dict[str, float]:
-        """`cluster_acc`: `per_value` images per categorical value, judged by lenet-mnist, scored under
-        the best one-to-one map from code value to digit (paper: 95%). `q_cluster_acc/test`: Q's
-        argmax on the real test split against the true labels, under its best map. Baselines:
-        k-means on the test pixels (the clustering Q's code is judged against) and chance."""
-        k = self.config.num_categories
-        gen = torch.Generator(self.device).manual_seed(data.seed)
-        codes = torch.arange(k, device=self.device).repeat_interleave(per_value)  # (k*per_value,)
-        images = torch.cat([self.sample(len(part), labels=part, generator=gen) for part in codes.split(500)])
-        digits = digit_classes(images)  # (k*per_value,)
-        out = {"cluster_acc": best_mapping_accuracy(codes.cpu(), digits.cpu())[0]}
-        logits = predict(self.q_logits, data.test.images, self.device)  # (N, K)
-        out["q_cluster_acc/test"] = best_mapping_accuracy(logits.argmax(1), data.test.labels)[0]
-        if baselines:
-            pixels = data.test.images.flatten(1).float() / 255  # (N, H*W*C)
-            assigned = kmeans(pixels, k, seed=data.seed)
-            out["baseline/kmeans_pixels_acc/test"] = best_mapping_accuracy(assigned, data.test.labels)[0]
-            shuffled = codes.cpu()[torch.randperm(len(codes), generator=torch.Generator().manual_seed(data.seed))]
-            out["baseline/cluster_acc_chance"] = best_mapping_accuracy(shuffled, digits.cpu())[0]
-        return out
-
-
-def kmeans(x: torch.Tensor, k: int, iters: int = 30, seed: int = 0) -> torch.Tensor:
-    """Cluster ids `(N,)` of points `(N, D)` by Lloyd's k-means from a k-means++ start."""
-    gen = torch.Generator().manual_seed(seed)
-    centers = x[torch.randint(0, len(x), (1,), generator=gen)]
-    for _ in range(k - 1):  # k-means++: next centre with probability proportional to squared distance
-        d2 = torch.cdist(x, centers).pow(2).min(1).values
-        centers = torch.cat([centers, x[torch.multinomial(d2, 1, generator=gen)]])
-    for _ in range(iters):
-        assigned = torch.cdist(x, centers).argmin(1)
-        for j in range(k):
-            members = x[assigned == j]
-            if len(members):
-                centers[j] = members.mean(0)
-    return torch.cdist(x, centers).argmin(1)

@@ -32,10 +32,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import Config, check_channels
+from gankit.data.augment import random_shift
+from gankit.data.core import to_signed_unit
 from gankit.errors import GankitError
 from gankit.losses import d_semi_supervised
-from gankit.metrics.extractors import to_signed_unit
-from gankit.metrics.probes import random_shift
 from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.optim import adam
 from gankit.registry import register_model
