@@ -109,7 +109,7 @@ def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: 
     data_spec = model.data_spec()
     metrics = ["fid"] + (["label_acc"] if data_spec.needs_labels and not data_spec.labels_per_class else [])
     # Translation, adaptation and restoration are scored inside their capability, not by sample FID.
-    quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"]) if model.task == "generate" \
+    quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"]) if model.task == "generate" and data_spec.pairing == "none" \
         else {"metrics": {}}
     capability = measure_capability(model, info, baselines=True)
     steps = json.loads((run / "log.jsonl").read_text().splitlines()[-1])["step"]

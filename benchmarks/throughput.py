@@ -47,6 +47,7 @@ from gankit.data.pairs import TwoDomainDataset
 from gankit.engine.trainer import TrainConfig, default_threads, plan_stages
 from gankit.fileio import atomic_write_text
 from gankit.models.base import GANModel
+from gankit.models.verbs import has_verb
 from gankit.registry import get_model_class
 
 BATCH = 64
@@ -169,7 +170,7 @@ def time_translation(names: list[str], device: torch.device, args: argparse.Name
     rows = []
     for name in names:
         cls = get_model_class(name)
-        if cls.translate is GANModel.translate:
+        if not has_verb(cls, "translate"):
             continue
         for size, batch in TRANSLATE_SIZES:
             try:

@@ -22,15 +22,16 @@ def _train_overrides(args: argparse.Namespace) -> dict:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
+    from gankit.models.verbs import verbs_of
     from gankit.registry import get_model_class, list_models
 
-    rows = [("name", "task", "data", "paper (arXiv)")]
+    rows = [("name", "task", "data", "verbs", "paper (arXiv)")]
     for name in list_models():
         cls = get_model_class(name)
-        rows.append((name, cls.task, cls.data_needs, f"{cls.paper} ({cls.arxiv})"))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        rows.append((name, cls.task, cls.data_needs, ",".join(verbs_of(cls)) or "-", f"{cls.paper} ({cls.arxiv})"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
+        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -83,6 +84,9 @@ def cmd_sample(args: argparse.Namespace) -> None:
     gen = torch.Generator(model.device).manual_seed(args.seed)
     out = Path(args.out)
     if args.traverse:
+        from gankit.inference import require
+
+        require(model, "traverse")
         if out.suffix.lower() not in ("", ".png"):
             raise GankitError("--traverse writes PNG grids: give --out a folder or a .png name")
         for name, (grid, nrow) in model.traversals(generator=gen).items():
@@ -133,30 +137,21 @@ def _parse_labels(text: str, model, n: int):
     return torch.tensor(wanted).repeat((n + len(wanted) - 1) // len(wanted))[:n]  # (n,) cycling the list
 
 
-def _models_with(method: str) -> str:
-    from gankit.models.base import GANModel
-    from gankit.registry import get_model_class, list_models
-
-    names = [m for m in list_models() if getattr(get_model_class(m), method) is not getattr(GANModel, method)]
-    return ", ".join(names) or "none yet"
-
-
-def _load_for(args: argparse.Namespace, method: str):
+def _load_for(args: argparse.Namespace, verb: str):
     from gankit import api
     from gankit.data.files import read_inputs
-    from gankit.models.base import GANModel
+    from gankit.inference import require
 
     model = api.load(args.run, device=args.device)
-    if getattr(type(model), method) is getattr(GANModel, method):
-        raise GankitError(f"{model.name} has no `{method}`; variants that do: {_models_with(method)}")
-    return model, read_inputs(args.images, model.data_spec().image_size, model.input_channels(method))
+    require(model, verb)
+    return model, read_inputs(args.images, model.data_spec().image_size, model.input_channels(verb))
 
 
 def cmd_classify(args: argparse.Namespace) -> None:
-    from gankit.metrics.probes import predict
+    from gankit import inference
 
     model, inputs = _load_for(args, "classify")
-    logits = predict(model.classify, inputs.images, model.device, args.batch_size)  # (N, K)
+    logits = inference.classify(model, inputs.images, batch_size=args.batch_size)  # (N, K)
     pred = logits.argmax(1)
     rows = ["image,class,confidence"] + [
         f"{name},{int(c)},{float(p):.4f}" for name, c, p in zip(inputs.names, pred, logits.softmax(1).amax(1))
@@ -179,10 +174,10 @@ def cmd_classify(args: argparse.Namespace) -> None:
 def cmd_encode(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from gankit.metrics.probes import predict
+    from gankit import inference
 
     model, inputs = _load_for(args, "encode")
-    codes = predict(model.encode, inputs.images, model.device, args.batch_size)  # (N, D)
+    codes = inference.encode(model, inputs.images, batch_size=args.batch_size)  # (N, D)
     out = Path(args.out)
     if out.suffix.lower() != ".npz":
         raise GankitError(f"--out {out}: codes are written to an .npz file")
@@ -209,109 +204,64 @@ def _input_files(source: Path) -> tuple[list[Path], list[Path]]:
     return files, [f.relative_to(source).with_suffix(".png") for f in files]
 
 
-def cmd_translate(args: argparse.Namespace) -> None:
-    import torch
-    import torch.nn.functional as F
+def _write_image(image, path: Path) -> None:
+    """uint8 (C, H, W) to an image file."""
     from PIL import Image
 
-    from gankit import api
-    from gankit.data import to_uint8
+    path.parent.mkdir(parents=True, exist_ok=True)
+    px = image.permute(1, 2, 0).numpy()
+    Image.fromarray(px[..., 0] if px.shape[-1] == 1 else px).save(path)
+
+
+def cmd_translate(args: argparse.Namespace) -> None:
+    from gankit import api, inference
     from gankit.data.files import read_image
-    from gankit.models.base import GANModel
 
     model = api.load(args.run, device=args.device)
-    if type(model).translate is GANModel.translate:
-        raise GankitError(f"{model.name} does not translate images; variants that do: {_models_with('translate')}")
+    inference.require(model, "translate")
     spec = model.data_spec()
     channels = spec.channels if args.direction == "AtoB" else spec.channels_b
     files, names = _input_files(Path(args.input))
-    out = Path(args.out)
-    multiple = model.size_multiple()
-    by_size: dict[tuple[int, int], list[int]] = {}
     images = [read_image(f, channels) for f in files]  # (C, H, W) uint8 each, own sizes
-    for i, img in enumerate(images):
-        by_size.setdefault(tuple(img.shape[-2:]), []).append(i)
-    for (h, w), members in by_size.items():
-        ph, pw = -h % multiple, -w % multiple  # pad to the sides the network accepts, crop back after
-        for start in range(0, len(members), args.batch_size):
-            chunk = members[start : start + args.batch_size]
-            x = torch.stack([images[i] for i in chunk]).to(model.device).float() / 127.5 - 1  # (B, C, h, w)
-            if ph or pw:
-                x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-            with torch.no_grad():
-                y = model.translate(x, args.direction)[..., :h, :w]  # (B, C', h, w)
-            for i, px in zip(chunk, to_uint8(y).permute(0, 2, 3, 1).numpy()):
-                path = out / names[i]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(px[..., 0] if px.shape[-1] == 1 else px).save(path)
+    out = Path(args.out)
+    for image, name in zip(inference.translate(model, images, args.direction, batch_size=args.batch_size), names):
+        _write_image(image, out / name)
     print(f"translated {len(files)} image(s) {args.direction} into {out}")
 
 
 def cmd_inpaint(args: argparse.Namespace) -> None:
-    import torch
-    from PIL import Image
-
-    from gankit import api
-    from gankit.data import to_uint8
+    from gankit import api, inference
     from gankit.data.files import read_image
-    from gankit.data.masks import Box, box_masks, check_box, hole_bbox, parse_box, read_mask, window_around
+    from gankit.data.masks import parse_box, read_mask
 
     if args.box and args.mask:
         raise GankitError("give the hole either as --box x,y,w,h or as --mask MASK.png, not both")
     model = api.load(args.run, device=args.device)
-    if not callable(getattr(model, "inpaint", None)):  # not (yet) a GANModel method: look for it by attribute
-        from gankit.registry import get_model_class, list_models
-
-        names = [m for m in list_models() if callable(getattr(get_model_class(m), "inpaint", None))]
-        raise GankitError(f"{model.name} does not inpaint images; variants that do: {', '.join(names) or 'none yet'}")
-    spec = model.data_spec()
-    size = spec.image_size
+    inference.require(model, "inpaint")
     files, names = _input_files(Path(args.input))
     box = parse_box(args.box) if args.box else None
     out = Path(args.out)
     for f, name in zip(files, names):
-        image = read_image(f, spec.channels)  # (C, H, W) uint8 at its own size
+        image = read_image(f, model.data_spec().channels)  # (C, H, W) uint8 at its own size
         h, w = image.shape[-2:]
-        if h < size or w < size:
-            raise GankitError(f"{f} is {w}x{h}, smaller than the model's {size}x{size} window: use images of at "
-                              f"least {size}x{size}")
-        if args.mask:
-            mask = read_mask(args.mask, h, w)[0]  # (1, H, W), 1 = hole
-        else:
-            hole = box
-            if hole is None:  # the hole the model was trained on, centred in the image
-                trained = model.hole_box()
-                hole = Box((w - trained.w) // 2, (h - trained.h) // 2, trained.w, trained.h)
-            check_box(hole, h, w, f"--box for {f}" if box else "the default hole")
-            mask = box_masks(hole, h, w)[0]
-        win = window_around(hole_bbox(mask), h, w, size)  # the model sees a size x size window of context
-        crop = (slice(None), slice(win.y, win.y + size), slice(win.x, win.x + size))
-        x = image[crop][None].to(model.device).float() / 127.5 - 1  # (1, C, size, size)
-        m = mask[crop][None].to(model.device)  # (1, 1, size, size)
-        filled = to_uint8(model.inpaint(x, m))[0]  # (C, size, size) uint8
-        result = image.clone()
-        result[crop] = torch.where(mask[crop] > 0.5, filled.cpu(), image[crop])  # context kept bit-exact
-        path = out / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        px = result.permute(1, 2, 0).numpy()
-        Image.fromarray(px[..., 0] if px.shape[-1] == 1 else px).save(path)
+        mask = read_mask(args.mask, h, w)[0] if args.mask else None  # (1, H, W), 1 = hole
+        try:
+            result = inference.inpaint(model, image, box=box, mask=mask)
+        except GankitError as exc:
+            raise GankitError(f"{f}: {exc}") from None
+        _write_image(result, out / name)
     print(f"inpainted {len(files)} image(s) into {out}")
 
 
 def cmd_upscale(args: argparse.Namespace) -> None:
     from PIL import Image, UnidentifiedImageError
 
-    from gankit import api
-    from gankit.data import to_uint8
+    from gankit import api, inference
     from gankit.data.files import read_image
     from gankit.data.folder import IMAGE_EXTENSIONS
 
     model = api.load(args.run, device=args.device)
-    if not callable(getattr(model, "upscale", None)):  # not (yet) a GANModel method: look for it by attribute
-        from gankit.registry import get_model_class, list_models
-
-        names = [m for m in list_models() if callable(getattr(get_model_class(m), "upscale", None))]
-        raise GankitError(f"{model.name} does not upscale images; variants that do: {', '.join(names) or 'none yet'}")
+    inference.require(model, "upscale")
     if args.tile is not None and args.tile < 4:
         raise GankitError(f"--tile must be at least 4 pixels, got {args.tile}")
     channels = model.input_channels("upscale")
@@ -332,11 +282,7 @@ def cmd_upscale(args: argparse.Namespace) -> None:
         if found != channels:
             raise GankitError(f"{f} has {found} channel(s) but {model.name} in {args.run} upscales {channels}-channel "
                               f"images: convert it to {'RGB' if channels == 3 else 'grayscale'} first")
-        x = read_image(f, channels)[None].float() / 127.5 - 1  # (1, C, h, w) in [-1, 1]
-        y = model.upscale(x.to(model.device), tile=args.tile)  # (1, C, h * scale, w * scale)
-        px = to_uint8(y)[0].permute(1, 2, 0).cpu().numpy()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(px[..., 0] if px.shape[-1] == 1 else px).save(target)
+        _write_image(inference.upscale(model, read_image(f, channels), tile=args.tile), target)
     print(f"upscaled {len(files)} image(s) into {targets[0] if len(targets) == 1 and targets[0] == out else out}")
 
 

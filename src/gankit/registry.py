@@ -19,10 +19,13 @@ def register_model(name: str):
     def wrap(cls: type[GANModel]) -> type[GANModel]:
         if name in _MODELS:
             raise ValueError(f"model {name!r} is registered twice")
-        for attr in ("config_class", "paper", "arxiv", "task", "data_needs"):
+        from gankit.models.verbs import task_of
+
+        for attr in ("config_class", "paper", "arxiv", "data_needs"):
             if not getattr(cls, attr, None):
                 raise ValueError(f"model {name!r} must define class attribute {attr!r}")
         cls.name = name
+        cls.task = task_of(cls)
         _MODELS[name] = cls
         return cls
 

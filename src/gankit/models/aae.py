@@ -133,7 +133,6 @@ class AAE(GANModel):
     paper = "Adversarial Autoencoders"
     arxiv = "1511.05644"
     capabilities: ClassVar[tuple[str, ...]] = ('autoencoder_codes',)
-    task = "generate"
     data_needs = "images"
 
     def __init__(self, config: AAEConfig) -> None:

@@ -83,7 +83,7 @@ class GANModel(nn.Module):
     config_class: ClassVar[type[Config]]
     paper: ClassVar[str]  # title
     arxiv: ClassVar[str]  # id, e.g. "1406.2661"
-    task: ClassVar[str]  # generate | translate | enhance | adapt
+    task: ClassVar[str]  # generate | translate | enhance | adapt, set from the verbs at registration
     data_needs: ClassVar[str]  # images | images+labels | paired | unpaired
     # Submodules that get an exponential moving average when the engine enables EMA.
     ema_targets: ClassVar[tuple[str, ...]] = ("generator",)
@@ -142,31 +142,14 @@ class GANModel(nn.Module):
         input | output | target rows instead of plain samples."""
         return self.sample(n, labels=self.grid_labels(n), generator=generator), self.grid_nrow(n)
 
-    # ---- optional capabilities (override where the paper gives them) -----------------------
-    def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits `(B, K)` of images `x` in [-1, 1], `(B, C, H, W)`."""
-        raise GankitError(f"{self.name} does not classify images")
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Codes `(B, D)` of images `x` in [-1, 1], `(B, C, H, W)`."""
-        raise GankitError(f"{self.name} has no encoder")
-
-    def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
-        """Images of the other domain `(B, C', H, W)` for inputs `(B, C, H, W)` in [-1, 1]; H and W
-        must be multiples of `size_multiple()` (the CLI pads to them)."""
-        raise GankitError(f"{self.name} does not translate images")
-
+    # ---- what the task verbs read (the verbs themselves are protocols: gankit.models.verbs) --
     def input_channels(self, method: str) -> int:
         """Channels the CLI reads images with for `method` (classify, encode, translate, ...)."""
         return self.data_spec().channels
 
     def size_multiple(self) -> int:
-        """Input sides `translate` accepts are multiples of this."""
+        """Input sides `translate` and `inpaint` accept are multiples of this."""
         return 1
-
-    def traversals(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
-        """Latent-code traversal grids by name: `(images (N, C, H, W) in [-1, 1], images per row)`."""
-        raise GankitError(f"{self.name} has no latent codes to traverse")
 
     # ---- helpers for variants ------------------------------------------------------------
     @property

@@ -92,7 +92,6 @@ class BEGAN(GANModel):
     config_class = BEGANConfig
     paper = "BEGAN: Boundary Equilibrium Generative Adversarial Networks"
     arxiv = "1703.10717"
-    task = "generate"
     data_needs = "images"
 
     def __init__(self, config: BEGANConfig) -> None:

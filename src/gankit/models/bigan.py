@@ -88,7 +88,6 @@ class BiGAN(GANModel):
     paper = "Adversarial Feature Learning"
     arxiv = "1605.09782"
     capabilities: ClassVar[tuple[str, ...]] = ('encoder_probes',)
-    task = "generate"
     data_needs = "images"
     # E is a network we read codes from, so it gets an average too when the engine keeps one.
     ema_targets = ("generator", "encoder")

@@ -129,7 +129,6 @@ class CCGAN(InpaintingModel):
     paper = "Semi-Supervised Learning with Context-Conditional Generative Adversarial Networks"
     arxiv = "1611.06430"
     capabilities: ClassVar[tuple[str, ...]] = ('semi_supervised_acc', 'hole_psnr')
-    task = "enhance"
     data_needs = "images+labels"
     # With the engine's EMA on, the classifier is averaged too.
     ema_targets = ("generator", "discriminator")

@@ -74,7 +74,6 @@ class CGAN(GANModel):
     paper = "Conditional Generative Adversarial Nets"
     arxiv = "1411.1784"
     capabilities: ClassVar[tuple[str, ...]] = ('label_acc',)
-    task = "generate"
     data_needs = "images+labels"
 
     def __init__(self, config: CGANConfig) -> None:

@@ -137,7 +137,6 @@ class CoGAN(GANModel):
     capabilities: ClassVar[tuple[str, ...]] = ('pair_agreement',)
     # Not "generate": its samples are pairs from two domains, scored in its capability; a one-domain
     # FID reference does not exist for mnist-m or edges2digits.
-    task = "joint"
     data_needs = "unpaired"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64}
 

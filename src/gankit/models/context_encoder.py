@@ -96,7 +96,6 @@ class ContextEncoder(InpaintingModel):
     paper = "Context Encoders: Feature Learning by Inpainting"
     arxiv = "1604.07379"
     capabilities: ClassVar[tuple[str, ...]] = ('hole_psnr',)
-    task = "enhance"
     data_needs = "images"
 
     def __init__(self, config: ContextEncoderConfig) -> None:

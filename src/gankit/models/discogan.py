@@ -32,7 +32,7 @@ from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
 from gankit.models.base import Batch
-from gankit.models.cyclegan import TwoWayTranslator
+from gankit.models.two_way import TwoWayTranslator
 from gankit.nn import DCGANDiscriminator, check_dcgan_size, dcgan_init
 from gankit.nn.translation import ConvEncoderDecoder
 from gankit.optim import adam

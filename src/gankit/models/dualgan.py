@@ -20,7 +20,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.losses import clip_weights_, d_wasserstein, g_wasserstein
-from gankit.models.cyclegan import TwoWayTranslator
+from gankit.models.two_way import TwoWayTranslator
 from gankit.nn import dcgan_init
 from gankit.nn.translation import PatchDiscriminator, UNetGenerator, unet_depth
 from gankit.registry import register_model

@@ -73,7 +73,6 @@ class GAN(GANModel):
     config_class = GANConfig
     paper = "Generative Adversarial Nets"
     arxiv = "1406.2661"
-    task = "generate"
     data_needs = "images"
 
     def __init__(self, config: GANConfig) -> None:

@@ -124,7 +124,6 @@ class InfoGAN(GANModel):
     paper = "InfoGAN: Interpretable Representation Learning by Information Maximizing Generative Adversarial Nets"
     arxiv = "1606.03657"
     capabilities: ClassVar[tuple[str, ...]] = ('code_clusters',)
-    task = "generate"
     data_needs = "images"
 
     def __init__(self, config: InfoGANConfig) -> None:

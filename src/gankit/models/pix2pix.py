@@ -66,7 +66,6 @@ class Pix2Pix(GANModel):
     paper = "Image-to-Image Translation with Conditional Adversarial Networks"
     arxiv = "1611.07004"
     capabilities: ClassVar[tuple[str, ...]] = ('paired_translation',)
-    task = "translate"
     data_needs = "paired"
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 1}  # the paper's; the digits task uses 32
 

@@ -159,7 +159,6 @@ class PixelDA(GANModel):
     paper = "Unsupervised Pixel-Level Domain Adaptation with Generative Adversarial Networks"
     arxiv = "1612.05424"
     capabilities: ClassVar[tuple[str, ...]] = ('domain_adaptation',)
-    task = "adapt"
     data_needs = "unpaired"
     ema_targets = ("generator", "classifier")
     train_defaults: ClassVar[dict[str, Any]] = {"batch_size": 32}

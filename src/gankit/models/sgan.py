@@ -185,7 +185,6 @@ class SGAN(GANModel):
     paper = "Semi-Supervised Learning with Generative Adversarial Networks (Improved-GAN form)"
     arxiv = "1606.01583"
     capabilities: ClassVar[tuple[str, ...]] = ('semi_supervised_acc',)
-    task = "generate"
     data_needs = "images+labels"
     # With the engine's EMA on, the classifier is averaged too (the authors test an average of D).
     ema_targets = ("generator", "discriminator")

@@ -60,7 +60,6 @@ class SNGAN(GANModel):
     config_class = SNGANConfig
     paper = "Spectral Normalization for Generative Adversarial Networks"
     arxiv = "1802.05957"
-    task = "generate"
     data_needs = "images"
 
     def __init__(self, config: SNGANConfig) -> None:

@@ -88,7 +88,6 @@ class SRGAN(GANModel):
     paper = "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network"
     arxiv = "1609.04802"
     capabilities: ClassVar[tuple[str, ...]] = ('upscale_psnr',)
-    task = "enhance"
     data_needs = "images"
 
     def __init__(self, config: SRGANConfig) -> None:

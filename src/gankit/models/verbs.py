@@ -1,0 +1,88 @@
+"""Task verbs as protocols: what a trained variant can do besides `sample`.
+
+A variant has a verb by defining its method; the CLI, the API and evaluation test `isinstance`
+(or `issubclass`) against these protocols, never a variant's name, and a variant's `task` (the
+column of `gankit list`) follows from its verbs.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from gankit.data.masks import Box
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits (B, K) of images `x` (B, C, H, W) in [-1, 1]."""
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Codes (B, D) of images `x` (B, C, H, W) in [-1, 1]."""
+
+
+@runtime_checkable
+class Translator(Protocol):
+    def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """Images of the other domain for `x` (B, C, H, W) in [-1, 1]; H and W multiples of
+        `size_multiple()`."""
+
+
+@runtime_checkable
+class Inpainter(Protocol):
+    def inpaint(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`x` (B, C, S, S) with the hole of `mask` (B, 1, S, S), 1 = hole, filled."""
+
+    def hole_box(self) -> Box:
+        """The hole the variant was trained to fill, in a window of `image_size`."""
+
+
+@runtime_checkable
+class Upscaler(Protocol):
+    def upscale(self, x: torch.Tensor, tile: int | None = None) -> torch.Tensor:
+        """Super-resolution of `x` (B, C, h, w): (B, C, h * scale, w * scale)."""
+
+
+@runtime_checkable
+class Traverser(Protocol):
+    def traversals(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
+        """Named grids (images, images per row) that sweep one latent code each."""
+
+
+VERBS: dict[str, type] = {
+    "classify": Classifier, "encode": Encoder, "translate": Translator,
+    "inpaint": Inpainter, "upscale": Upscaler, "traverse": Traverser,
+}
+
+
+def has_verb(model_or_class: object, verb: str) -> bool:
+    protocol = VERBS[verb]
+    if isinstance(model_or_class, type):
+        return issubclass(model_or_class, protocol)
+    return isinstance(model_or_class, protocol)
+
+
+def verbs_of(model_or_class: object) -> list[str]:
+    return [verb for verb in VERBS if has_verb(model_or_class, verb)]
+
+
+def task_of(cls: type) -> str:
+    """generate | translate | enhance | adapt, from the verbs a variant defines."""
+    if has_verb(cls, "upscale") or has_verb(cls, "inpaint"):
+        return "enhance"
+    if has_verb(cls, "translate"):
+        return "adapt" if has_verb(cls, "classify") else "translate"
+    return "generate"
+
+
+def models_with(verb: str) -> str:
+    """The registered variants that have `verb`, comma-separated, for error messages."""
+    from gankit.registry import get_model_class, list_models
+
+    names = [m for m in list_models() if has_verb(get_model_class(m), verb)]
+    return ", ".join(names) or "none yet"
