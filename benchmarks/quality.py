@@ -98,6 +98,7 @@ def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: 
     if threads:  # --threads, or a worker's share of the cores (the trainer would otherwise take them all)
         spec["threads"] = threads
     tag, label, data = spec.pop("tag"), spec.pop("run"), spec.pop("data", "mnist")
+    sample_metrics = spec.pop("sample_metrics", None)  # a recipe's own list; [] where no offline extractor fits
     print(f"{tag}: training ({', '.join(f'{k}={v}' for k, v in spec.items() if v)}) ...", flush=True)
     start = time.perf_counter()
     run = train(name, data, out=workdir, name=tag, preset=spec.pop("preset", None),
@@ -108,9 +109,10 @@ def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: 
     info = gankit.api.read_run_config(run)
     data_spec = model.data_spec()
     metrics = ["fid"] + (["label_acc"] if data_spec.needs_labels and not data_spec.labels_per_class else [])
+    metrics = metrics if sample_metrics is None else sample_metrics
     # Translation, adaptation and restoration are scored inside their capability, not by sample FID.
-    quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"]) if model.task == "generate" and data_spec.pairing == "none" \
-        else {"metrics": {}}
+    sampled = model.task == "generate" and data_spec.pairing == "none" and metrics
+    quality = evaluate_model(model, info, metrics, n=n, seed=spec["seed"]) if sampled else {"metrics": {}}
     capability = measure_capability(model, info, baselines=True)
     steps = json.loads((run / "log.jsonl").read_text().splitlines()[-1])["step"]
     atomic_write_bytes(out / "proofs" / f"{tag}.png", (run / "samples.png").read_bytes())

@@ -4,7 +4,7 @@ Self-supervised on 32x32 crops of the *training* photos only (`--data photos` tr
 astronaut, hubble, rocket; the held-out chelsea and coffee are never seen): each crop is randomly
 flipped/rotated and degraded in one of five ways (clean, bicubic x2 or x4 down-and-up, Gaussian blur,
 Gaussian noise), and the network names which one it got. Telling clean from bicubic or blur needs
-features that see fine detail and edges: what a content loss for super-resolution should compare. Writes `src/gankit/metrics/weights/sr_features.safetensors`
+features that see fine detail and edges: what a content loss for super-resolution should compare. Writes `src/gankit/nn/weights/sr_features.safetensors`
 (~0.3 MB) only if validation-crop accuracy reaches 50% (chance 20%; flat crops are ambiguous), with `content_scale` in its metadata: the
 factor that makes the feature MSE of bicubic x4 upscales equal to their pixel MSE (the role of the
 paper's 1/12.75 for VGG19). About 3 minutes on one CPU thread:
@@ -27,8 +27,7 @@ from safetensors.torch import save_file
 from torch import Tensor
 
 from gankit.data.sources import photo_crops
-from gankit.metrics.extractors import weights_dir
-from gankit.metrics.sr_features import SR_FEATURE_CLASSES, SR_FEATURES_FILE, SRFeatureNet, bicubic
+from gankit.nn.content import SR_FEATURE_CLASSES, SR_FEATURES_FILE, WEIGHTS_DIR, SRFeatureNet, bicubic
 
 
 def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
@@ -97,7 +96,7 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak of the one-cycle schedule")
     parser.add_argument("--crops", type=int, default=18_000, help="training crops (the last 2,000 of 20,000 are validation)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=weights_dir() / SR_FEATURES_FILE)
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR / SR_FEATURES_FILE)
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)

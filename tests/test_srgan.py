@@ -14,9 +14,9 @@ import gankit
 import gankit.models.srgan  # noqa: F401  (registers the variant)
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.metrics import sr_features
 from gankit.models.base import Batch, StageProgress
 from gankit.models.srgan import downsample
+from gankit.nn import content as sr_features
 
 
 def test_phases_follow_the_stages():

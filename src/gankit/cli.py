@@ -83,20 +83,35 @@ def cmd_sample(args: argparse.Namespace) -> None:
     model = api.load(args.run, device=args.device)
     gen = torch.Generator(model.device).manual_seed(args.seed)
     out = Path(args.out)
-    if args.traverse:
+    if args.traverse or args.attention:
         from gankit.inference import require
 
-        require(model, "traverse")
+        if args.traverse and args.attention:
+            raise GankitError("give --traverse or --attention, not both")
+        verb = "traverse" if args.traverse else "attention"
+        require(model, verb)
         if out.suffix.lower() not in ("", ".png"):
-            raise GankitError("--traverse writes PNG grids: give --out a folder or a .png name")
-        for name, (grid, nrow) in model.traversals(generator=gen).items():
-            path = (out / f"traverse-{name}.png") if out.suffix == "" else out.with_name(f"{out.stem}-{name}.png")
+            raise GankitError(f"--{verb} writes PNG grids: give --out a folder or a .png name")
+        grids = model.traversals(generator=gen) if args.traverse else model.attention_maps(generator=gen)
+        for name, (grid, nrow) in grids.items():
+            path = (out / f"{verb}-{name}.png") if out.suffix == "" else out.with_name(f"{out.stem}-{name}.png")
             path.parent.mkdir(parents=True, exist_ok=True)
             save_grid(grid, path, nrow=nrow)
             print(f"wrote {path}")
         return
     labels = _parse_labels(args.label, model, args.n) if args.label is not None else None
-    images, labels = sample_many(model, args.n, batch_size=args.batch_size, generator=gen, labels=labels)
+    sampler = None
+    if args.truncation is not None:
+        from functools import partial
+
+        from gankit.inference import require
+
+        require(model, "truncate")
+        if args.truncation <= 0:
+            raise GankitError(f"--truncation is a positive threshold on |z| (e.g. 0.5), got {args.truncation}")
+        sampler = partial(model.sample_truncated, threshold=args.truncation)
+    images, labels = sample_many(model, args.n, batch_size=args.batch_size, generator=gen, labels=labels,
+                                 sampler=sampler)
     if out.suffix.lower() == ".png":
         out.parent.mkdir(parents=True, exist_ok=True)
         save_grid(images, out, nrow=model.grid_nrow(args.n) if args.label is None else None)
@@ -413,6 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", help="class-conditional models: the class(es) to draw, e.g. 7 or 1,2,3 (cycled); "
                    "default a class-per-row grid")
     s.add_argument("--traverse", action="store_true", help="models with latent codes: write code-traversal grids")
+    s.add_argument("--truncation", type=float, help="models with a truncated sampler (biggan): redraw every z "
+                   "value beyond +-T (smaller T: more typical, less varied images)")
+    s.add_argument("--attention", action="store_true", help="models with self-attention (sagan): write G's "
+                   "attention maps (per sample: the image, three query points, where each attends)")
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("eval", help="score a run (FID, KID, IS, precision/recall, density/coverage)")

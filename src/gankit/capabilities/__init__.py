@@ -66,6 +66,7 @@ def measure(model: Any, data: HeldOut, baselines: bool = False, names: tuple[str
 
 # Each module registers its capabilities on import.
 from gankit.capabilities import (  # noqa: E402, F401
+    attention,
     conditional,
     inpainting,
     latent,

@@ -33,6 +33,27 @@ def label_acc(model: Any, data: HeldOut, baselines: bool = False) -> dict[str, f
     return result
 
 
+@register_capability("judged_label_acc")
+@torch.no_grad()
+def judged_label_acc(model: Any, data: HeldOut, baselines: bool = False, per_class: int = 1000,
+                     judge_steps: int = 3000) -> dict[str, float]:
+    """Does G draw the digit it is asked for, on any digit data (MNIST-M too)? `per_class` samples of
+    every class, read by lenet-mnist where it reads the real held-out images at >= 95%, else by a
+    digit classifier trained on the run's real labelled training images (`judge_steps` steps).
+    `judge_acc/real_test`: that reader on the real held-out images, the ceiling of the figure."""
+    from gankit.capabilities.pairs import digit_judge
+
+    with torch.enable_grad():
+        judge, real_pred, kind = digit_judge(model, data.train, data.test, data.seed, steps=judge_steps)
+    k = model.config.num_classes
+    labels = torch.arange(k, device=model.device).repeat_interleave(per_class)  # (K*per_class,)
+    gen = torch.Generator(model.device).manual_seed(data.seed)
+    images = torch.cat([model.sample(len(part), part, gen) for part in labels.split(500)])
+    pred = predict(judge, images, model.device).argmax(1)
+    return {"label_acc/judged": accuracy(pred, labels), "judge_acc/real_test": accuracy(real_pred, data.test.labels),
+            "judge_is_lenet": float(kind == "lenet-mnist")}
+
+
 @register_capability("class_acc")
 def class_acc(model: Any, data: HeldOut, baselines: bool = False) -> dict[str, float]:
     """Test accuracy of the model's own classifier (`model.classify`) on the held-out labels."""

@@ -19,12 +19,13 @@ class DigitJudge(nn.Module):
     """A small classifier (lenet-mnist's shape, any channel count) trained by `pair_agreement` for a
     side the shipped lenet-mnist cannot read (MNIST-M, edge maps)."""
 
-    def __init__(self, channels: int, num_classes: int = 10) -> None:
+    def __init__(self, channels: int, num_classes: int = 10, image_size: int = 28) -> None:
         super().__init__()
+        side = (image_size + 3) // 4  # two stride-2 convs
         self.net = nn.Sequential(
-            nn.Conv2d(channels, 32, 5, 2, 2), nn.ReLU(True),  # (B, 32, 14, 14)
+            nn.Conv2d(channels, 32, 5, 2, 2), nn.ReLU(True),  # (B, 32, 14, 14) at 28 px
             nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(True),  # (B, 64, 7, 7)
-            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(True), nn.Linear(128, num_classes),
+            nn.Flatten(), nn.Linear(64 * side * side, 128), nn.ReLU(True), nn.Linear(128, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,7 +50,7 @@ class SideTranslator(nn.Module):
         return self.net(x)  # (B, out_channels, H, W)
 
 
-def _judge(model: Any, train: Any, test: Any, seed: int) -> tuple[Any, torch.Tensor, str]:
+def digit_judge(model: Any, train: Any, test: Any, seed: int, steps: int | None = None) -> tuple[Any, torch.Tensor, str]:
     """A digit classifier for one side: lenet-mnist when it reads that side's real held-out
     images at >= 95% (plain digits), else a `DigitJudge` trained on its labelled training images.
     Returns `(logits fn on [-1, 1] images, its classes for the real held-out images (N,), kind)`."""
@@ -58,8 +59,9 @@ def _judge(model: Any, train: Any, test: Any, seed: int) -> tuple[Any, torch.Ten
     if accuracy(pred, test.labels) >= 0.95:
         return lenet.logits, pred, "lenet-mnist"
     torch.manual_seed(seed)
-    judge = DigitJudge(train.images.shape[1]).to(model.device)
-    train_supervised(judge, train.images, train.labels, steps=model.config.judge_steps, batch_size=64, seed=seed)
+    judge = DigitJudge(train.images.shape[1], image_size=train.images.shape[-1]).to(model.device)
+    steps = model.config.judge_steps if steps is None else steps
+    train_supervised(judge, train.images, train.labels, steps=steps, batch_size=64, seed=seed)
     return judge, predict(judge, test.images, model.device).argmax(1), "trained"
 
 
@@ -102,8 +104,8 @@ def pair_agreement(model: Any, data: HeldOut, baselines: bool = False) -> dict[s
     train, test = data.train, data.test
     if any(ds.labels is None for ds in (train.a, train.b, test.a, test.b)):
         raise GankitError("cogan's capability needs digit labels on both domains (--data mnist-m or edges2digits)")
-    judge_a, real_a, kind_a = _judge(model, train.a, test.a, data.seed)
-    judge_b, real_b, kind_b = _judge(model, train.b, test.b, data.seed + 1)
+    judge_a, real_a, kind_a = digit_judge(model, train.a, test.a, data.seed)
+    judge_b, real_b, kind_b = digit_judge(model, train.b, test.b, data.seed + 1)
     n = model.config.eval_pairs
     gen = torch.Generator(model.device).manual_seed(data.seed)
     a, b = model.pairs(n, gen)

@@ -9,8 +9,8 @@ import torch
 from gankit.capabilities import register_capability
 from gankit.data.batches import HeldOut
 from gankit.metrics.restoration import psnr, ssim
-from gankit.metrics.sr_features import bicubic
 from gankit.models.srgan import downsample
+from gankit.nn.content import bicubic
 
 
 @register_capability("upscale_psnr")

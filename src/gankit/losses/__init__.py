@@ -22,6 +22,7 @@ from gankit.losses.penalties import (
     dragan_perturb,
     gradient_penalty,
     interpolate,
+    orthogonal_penalty,
     per_sample_grad_norm,
     r1_penalty,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "g_wasserstein",
     "gradient_penalty",
     "interpolate",
+    "orthogonal_penalty",
     "per_sample_grad_norm",
     "r1_penalty",
 ]

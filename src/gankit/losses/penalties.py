@@ -44,3 +44,22 @@ def clip_weights_(module: nn.Module, limit: float) -> None:
     """WGAN (arXiv 1701.07875): clamp every parameter of the critic to [-limit, limit] in place."""
     for p in module.parameters():
         p.clamp_(-limit, limit)
+
+
+def orthogonal_penalty(module: nn.Module) -> torch.Tensor:
+    """BigGAN's orthogonal regularisation (arXiv 1809.11096, eq. 3): the sum over every conv and linear
+    weight W (flattened to (out, in)) of ||W W^T * (1 - I)||_F^2, which pushes filters apart without
+    constraining their norms; scale by beta (1e-4 in the paper) outside. Spectrally normalised layers
+    are penalised on their raw weight (reading `.weight` would run a power iteration)."""
+    total = None
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            raw = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+            w = raw.flatten(1)  # (out, in*k*k)
+            gram = w @ w.t()
+            off = gram - torch.diag_embed(torch.diagonal(gram))
+            term = (off**2).sum()
+            total = term if total is None else total + term
+    if total is None:
+        raise ValueError("orthogonal_penalty: the module has no conv or linear weights")
+    return total

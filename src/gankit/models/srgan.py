@@ -29,8 +29,8 @@ import torch.nn.functional as F
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.metrics.sr_features import ContentNetwork, bicubic, load_content_network, resolve_content_network
 from gankit.models.base import Batch, DataSpec, GANModel, Stage
+from gankit.nn.content import ContentNetwork, bicubic, load_content_network, resolve_content_network
 from gankit.nn.srresnet import SRDiscriminator, SRResNet
 from gankit.optim import adam
 from gankit.registry import register_model

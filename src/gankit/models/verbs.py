@@ -54,9 +54,23 @@ class Traverser(Protocol):
         """Named grids (images, images per row) that sweep one latent code each."""
 
 
+@runtime_checkable
+class AttentionMapper(Protocol):
+    def attention_maps(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
+        """Named grids (images, images per row) showing where attention blocks look."""
+
+
+@runtime_checkable
+class TruncatedSampler(Protocol):
+    def sample_truncated(self, n: int, threshold: float, labels: torch.Tensor | None = None,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+        """Samples with z from a normal truncated at +-threshold (the truncation trick)."""
+
+
 VERBS: dict[str, type] = {
     "classify": Classifier, "encode": Encoder, "translate": Translator,
-    "inpaint": Inpainter, "upscale": Upscaler, "traverse": Traverser,
+    "inpaint": Inpainter, "upscale": Upscaler, "traverse": Traverser, "attention": AttentionMapper,
+    "truncate": TruncatedSampler,
 }
 
 

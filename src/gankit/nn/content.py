@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
-from gankit.metrics.extractors import weights_dir
 
 VGG19_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's VGG19_Weights.IMAGENET1K_V1
 VGG19_URL = f"https://download.pytorch.org/models/{VGG19_FILE}"
@@ -28,6 +27,7 @@ VGG19_RELU5_4 = 36  # features[:36] ends with relu5_4
 VGG19_SCALE = 1 / 12.75  # the paper's rescaling of the feature maps
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 SR_FEATURES_FILE = "sr_features.safetensors"
+WEIGHTS_DIR = Path(__file__).parent / "weights"  # shipped with the package
 SR_FEATURE_CLASSES = 5  # clean, bicubic x2, bicubic x4, blur, noise
 
 
@@ -88,13 +88,11 @@ def load_vgg19(weights: str | os.PathLike | None = None) -> ContentNetwork:
     """VGG19 up to relu5_4 with ImageNet weights: from `weights`, the cache, or (online) a download."""
     from torchvision.models import vgg19
 
-    from gankit.data.sources import offline
-
     path = vgg19_cached(weights)
     how = (f"download {VGG19_URL} elsewhere and pass its path with --set vgg19_weights=FILE (or copy it to "
            f"{Path(torch.hub.get_dir()) / 'checkpoints'}), or use --set content_network=gankit-sr-features")
     if path is None:
-        if offline():
+        if os.environ.get("GANKIT_OFFLINE", "") not in ("", "0"):  # as gankit.data.sources.offline
             raise GankitError(f"VGG19 weights are not in torchvision's cache and GANKIT_OFFLINE=1 forbids downloading: {how}")
         try:
             state = torch.hub.load_state_dict_from_url(VGG19_URL, progress=False, weights_only=True)
@@ -121,7 +119,7 @@ def load_sr_features(weights: str | os.PathLike | None = None) -> ContentNetwork
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    path = Path(weights or weights_dir() / SR_FEATURES_FILE)
+    path = Path(weights or WEIGHTS_DIR / SR_FEATURES_FILE)
     if not path.is_file():
         raise GankitError(f"gankit-sr-features weights not found at {path}: run `python scripts/train_sr_features.py`")
     with safe_open(str(path), "pt") as fh:
