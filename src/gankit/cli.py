@@ -83,16 +83,18 @@ def cmd_sample(args: argparse.Namespace) -> None:
     model = api.load(args.run, device=args.device)
     gen = torch.Generator(model.device).manual_seed(args.seed)
     out = Path(args.out)
-    if args.traverse or args.attention:
+    grid_verbs = {"traverse": "traversals", "attention": "attention_maps", "dmap": "discriminator_maps"}
+    asked = [verb for verb in grid_verbs if getattr(args, verb)]
+    if asked:
         from gankit.inference import require
 
-        if args.traverse and args.attention:
-            raise GankitError("give --traverse or --attention, not both")
-        verb = "traverse" if args.traverse else "attention"
+        if len(asked) > 1:
+            raise GankitError(f"give one of --{', --'.join(grid_verbs)}, not {len(asked)}")
+        verb = asked[0]
         require(model, verb)
         if out.suffix.lower() not in ("", ".png"):
             raise GankitError(f"--{verb} writes PNG grids: give --out a folder or a .png name")
-        grids = model.traversals(generator=gen) if args.traverse else model.attention_maps(generator=gen)
+        grids = getattr(model, grid_verbs[verb])(generator=gen)
         for name, (grid, nrow) in grids.items():
             path = (out / f"{verb}-{name}.png") if out.suffix == "" else out.with_name(f"{out.stem}-{name}.png")
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -430,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--traverse", action="store_true", help="models with latent codes: write code-traversal grids")
     s.add_argument("--truncation", type=float, help="models with a truncated sampler (biggan): redraw every z "
                    "value beyond +-T (smaller T: more typical, less varied images)")
+    s.add_argument("--dmap", action="store_true", help="models with a per-pixel D (unetgan): write D's maps of "
+                   "real/fake CutMix images (real | fake | mix | true mask | D's map, white = judged real)")
     s.add_argument("--attention", action="store_true", help="models with self-attention (sagan): write G's "
                    "attention maps (per sample: the image, three query points, where each attends)")
     s.set_defaults(func=cmd_sample)

@@ -35,6 +35,8 @@ def require(model: GANModel, verb: str) -> None:
         raise GankitError(f"{model.name} has no latent codes to traverse; variants that do: {models_with(verb)}")
     if verb == "truncate":
         raise GankitError(f"{model.name} has no truncated sampler; variants that do: {models_with(verb)}")
+    if verb == "dmap":
+        raise GankitError(f"{model.name} has no per-pixel discriminator maps; variants that do: {models_with(verb)}")
     if verb == "attention":
         raise GankitError(f"{model.name} has no attention maps to show; variants that do: {models_with(verb)}")
     raise GankitError(f"{model.name} {_MISSING[verb]}; variants that do: {models_with(verb)}")

@@ -68,6 +68,7 @@ def measure(model: Any, data: HeldOut, baselines: bool = False, names: tuple[str
 from gankit.capabilities import (  # noqa: E402, F401
     attention,
     conditional,
+    discriminator,
     inpainting,
     latent,
     pairs,

@@ -185,3 +185,21 @@ def blur_fill(x: torch.Tensor, mask: torch.Tensor, iterations: int = 50) -> torc
         avg = F.avg_pool2d(F.pad(out, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
         out = composite(x, avg, mask)
     return out
+
+
+def cutmix_masks(n: int, size: int, generator: torch.Generator | None = None,
+                 device: torch.device | str | None = None) -> torch.Tensor:
+    """CutMix's boxes (Yun et al., arXiv 1905.04899) as U-Net GAN mixes real and fake: per image a
+    box covering a share 1 - lambda of the area, lambda ~ U(0, 1), at a uniform centre (clipped to the
+    image). Returns `(n, 1, size, size)` float, 1 outside the box (the real image's pixels), 0 inside."""
+    gdev = generator.device if generator is not None else device
+    lam = torch.rand(n, generator=generator, device=gdev)
+    side = (size * (1 - lam).sqrt()).round().long()  # (n,)
+    centre = (torch.rand(n, 2, generator=generator, device=gdev) * size).long()  # (n, 2) x, y
+    lo = (centre - side[:, None] // 2).clamp(0, size)
+    hi = (centre + (side[:, None] + 1) // 2).clamp(0, size)
+    ys = torch.arange(size, device=gdev).view(1, size, 1)
+    xs = torch.arange(size, device=gdev).view(1, 1, size)
+    inside = ((xs >= lo[:, 0, None, None]) & (xs < hi[:, 0, None, None])
+              & (ys >= lo[:, 1, None, None]) & (ys < hi[:, 1, None, None]))  # (n, S, S)
+    return (~inside)[:, None].float().to(device)

@@ -28,6 +28,7 @@ from gankit.models import (  # noqa: F401
     sgan,
     sngan,
     srgan,
+    unetgan,
     wgan,
     wgan_gp,
 )

@@ -67,10 +67,16 @@ class TruncatedSampler(Protocol):
         """Samples with z from a normal truncated at +-threshold (the truncation trick)."""
 
 
+@runtime_checkable
+class DiscriminatorMapper(Protocol):
+    def discriminator_maps(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
+        """Named grids (images, images per row) of D's per-pixel judgement."""
+
+
 VERBS: dict[str, type] = {
     "classify": Classifier, "encode": Encoder, "translate": Translator,
     "inpaint": Inpainter, "upscale": Upscaler, "traverse": Traverser, "attention": AttentionMapper,
-    "truncate": TruncatedSampler,
+    "truncate": TruncatedSampler, "dmap": DiscriminatorMapper,
 }
 
 
