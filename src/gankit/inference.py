@@ -24,22 +24,15 @@ from gankit.models.verbs import has_verb, models_with
 _MISSING = {
     "classify": "has no `classify`", "encode": "has no `encode`", "translate": "does not translate images",
     "inpaint": "does not inpaint images", "upscale": "does not upscale images",
+    "traverse": "has no latent codes to traverse", "attention": "has no attention maps to show",
+    "truncate": "has no truncated sampler", "dmap": "has no per-pixel discriminator maps",
 }
 
 
 def require(model: GANModel, verb: str) -> None:
     """One clear line when `model` lacks `verb`, naming the variants that have it."""
-    if has_verb(model, verb):
-        return
-    if verb == "traverse":
-        raise GankitError(f"{model.name} has no latent codes to traverse; variants that do: {models_with(verb)}")
-    if verb == "truncate":
-        raise GankitError(f"{model.name} has no truncated sampler; variants that do: {models_with(verb)}")
-    if verb == "dmap":
-        raise GankitError(f"{model.name} has no per-pixel discriminator maps; variants that do: {models_with(verb)}")
-    if verb == "attention":
-        raise GankitError(f"{model.name} has no attention maps to show; variants that do: {models_with(verb)}")
-    raise GankitError(f"{model.name} {_MISSING[verb]}; variants that do: {models_with(verb)}")
+    if not has_verb(model, verb):
+        raise GankitError(f"{model.name} {_MISSING[verb]}; variants that do: {models_with(verb)}")
 
 
 def _model_for(model_or_run: GANModel | str | os.PathLike, verb: str, device: str | torch.device) -> GANModel:
