@@ -262,3 +262,15 @@ class GANModel(nn.Module):
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "paper": self.paper, "arxiv": self.arxiv, "task": self.task, "data": self.data_needs}
+
+
+class ClassRowsGrid:
+    """Mixin for class-conditional generators (`config.num_classes`): sample grids show one class per row."""
+
+    def grid_nrow(self, n: int) -> int:
+        """One class per row: 10 images a row when `n` allows, fewer for small grids."""
+        return max(1, min(10, n // self.config.num_classes))
+
+    def grid_labels(self, n: int) -> torch.Tensor:
+        """Row i shows class i (rows beyond K start again at class 0)."""
+        return (torch.arange(n, device=self.device) // self.grid_nrow(n)) % self.config.num_classes  # (n,)

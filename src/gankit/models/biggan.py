@@ -25,7 +25,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from gankit.errors import GankitError
 from gankit.losses import orthogonal_penalty
-from gankit.models.base import Batch, DataSpec
+from gankit.models.base import Batch, ClassRowsGrid, DataSpec
 from gankit.models.sn_family import SpectralNormConfig, SpectralNormGAN
 from gankit.nn.biggan import ConditionalResNetGenerator, ProjectionDiscriminator
 from gankit.nn.spectral import spectral_normalize
@@ -66,7 +66,7 @@ def truncated_normal(n: int, dim: int, threshold: float, device: torch.device,
 
 
 @register_model("biggan")
-class BigGAN(SpectralNormGAN):
+class BigGAN(ClassRowsGrid, SpectralNormGAN):
     config_class = BigGANConfig
     paper = "Large Scale GAN Training for High Fidelity Natural Image Synthesis"
     arxiv = "1809.11096"
@@ -128,11 +128,3 @@ class BigGAN(SpectralNormGAN):
         g = self.net("generator")
         with self.eval_mode(g):
             return g(z, y).float().clamp(-1, 1)  # (n, C, S, S)
-
-    def grid_nrow(self, n: int) -> int:
-        """One class per row: 10 images a row when `n` allows, fewer for small grids."""
-        return max(1, min(10, n // self.config.num_classes))
-
-    def grid_labels(self, n: int) -> torch.Tensor:
-        """Row i shows class i (rows beyond K start again at class 0)."""
-        return (torch.arange(n, device=self.device) // self.grid_nrow(n)) % self.config.num_classes  # (n,)

@@ -29,7 +29,7 @@ from torch import nn
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.models.base import Batch, DataSpec, GANModel
+from gankit.models.base import Batch, ClassRowsGrid, DataSpec, GANModel
 from gankit.nn import check_dcgan_size, dcgan_init
 from gankit.nn.conditional import LabelConcatDiscriminator, LabelConcatGenerator
 from gankit.optim import adam
@@ -69,7 +69,7 @@ class CGANConfig(Config):
 
 
 @register_model("cgan")
-class CGAN(GANModel):
+class CGAN(ClassRowsGrid, GANModel):
     config_class = CGANConfig
     paper = "Conditional Generative Adversarial Nets"
     arxiv = "1411.1784"
@@ -141,12 +141,3 @@ class CGAN(GANModel):
         with self.eval_mode(g):
             images = g(self.latent(n, self.config.latent_dim, generator), y)
         return images.float().clamp(-1, 1)  # (n, C, H, W)
-
-    def grid_nrow(self, n: int) -> int:
-        """One class per row: 10 images a row when `n` allows, fewer for small grids."""
-        return max(1, min(10, n // self.config.num_classes))
-
-    def grid_labels(self, n: int) -> torch.Tensor:
-        """Row i shows class i (rows beyond K start again at class 0)."""
-        return (torch.arange(n, device=self.device) // self.grid_nrow(n)) % self.config.num_classes  # (n,)
-
