@@ -1,7 +1,8 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of either.
 
 The bytes go to a temporary file beside the target, are flushed to disk, and replace the target
-in one rename; a write killed at any moment leaves the previous file intact.
+in one rename; a write killed at any moment leaves the previous file intact. `offline()` is the
+one reading of GANKIT_OFFLINE for code that would otherwise download a file.
 """
 
 from __future__ import annotations
@@ -26,3 +27,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+def offline() -> bool:
+    """GANKIT_OFFLINE set (to anything but 0): code that would download a file must say how to supply it instead."""
+    return os.environ.get("GANKIT_OFFLINE", "") not in ("", "0")

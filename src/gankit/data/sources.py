@@ -12,6 +12,7 @@ from gankit.data.core import ImageDataset
 from gankit.data.folder import load_folder
 from gankit.data.mnist import cache_dir, load_mnist
 from gankit.errors import GankitError
+from gankit.fileio import offline
 
 # name -> (torchvision class name, folder torchvision uses under the root)
 TORCHVISION_SETS = {
@@ -28,10 +29,6 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 # gankit.data.tasks), for restoration variants; whole photos are held out for the test split.
 PHOTO_SPLITS = {"train": (("astronaut.png", "hubble_deep_field.jpg", "rocket.jpg"), 20_000, 0),
                 "test": (("chelsea.png", "coffee.png"), 2_000, 2)}  # photos, crops, seed
-
-
-def offline() -> bool:
-    return os.environ.get("GANKIT_OFFLINE", "") not in ("", "0")
 
 
 def _torchvision_set(name: str, root: Path, train: bool, download: bool) -> ImageDataset:

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
+from gankit.fileio import offline
 
 VGG19_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's VGG19_Weights.IMAGENET1K_V1
 VGG19_URL = f"https://download.pytorch.org/models/{VGG19_FILE}"
@@ -92,7 +93,7 @@ def load_vgg19(weights: str | os.PathLike | None = None) -> ContentNetwork:
     how = (f"download {VGG19_URL} elsewhere and pass its path with --set vgg19_weights=FILE (or copy it to "
            f"{Path(torch.hub.get_dir()) / 'checkpoints'}), or use --set content_network=gankit-sr-features")
     if path is None:
-        if os.environ.get("GANKIT_OFFLINE", "") not in ("", "0"):  # as gankit.data.sources.offline
+        if offline():
             raise GankitError(f"VGG19 weights are not in torchvision's cache and GANKIT_OFFLINE=1 forbids downloading: {how}")
         try:
             state = torch.hub.load_state_dict_from_url(VGG19_URL, progress=False, weights_only=True)
