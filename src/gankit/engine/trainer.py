@@ -494,6 +494,15 @@ class Trainer:
                                "image_size": planned.image_size, "batch_size": planned.batch_size,
                                "steps": planned.end - planned.start})
 
+        def evaluate(step: int, stage_end: str | None) -> None:
+            """An eval_every row; at the end of a stage it names the stage (ProGAN's per-resolution FID)."""
+            if not c.eval_every or self.evaluator is None or log is None:
+                return
+            scores = self.evaluator(self.model)
+            log.write({"step": step, **({"stage_end": stage_end} if stage_end else {}),
+                       **{f"eval/{k}": v for k, v in scores.items()}})
+            bar.write(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+
         if step == plan[index].start:
             log_stage(plan[index])
         try:
@@ -535,10 +544,9 @@ class Trainer:
                     sums, count, t_interval = {}, 0, time.perf_counter()
                 if step % c.sample_every == 0:
                     self._write_artifacts(step, log, fixed_seed)
-                if c.eval_every and step % c.eval_every == 0 and self.evaluator is not None and log is not None:
-                    scores = self.evaluator(self.model)
-                    log.write({"step": step, **{f"eval/{k}": v for k, v in scores.items()}})
-                    bar.write(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+                stage_end = len(plan) > 1 and step == planned.end  # measured before its checkpoint: never twice
+                if c.eval_every and (step % c.eval_every == 0 or stage_end):
+                    evaluate(step, planned.stage.name if stage_end else None)
                 if step % c.checkpoint_every == 0:
                     self._save(step, stream, index, last_saved)
                     last_saved = step

@@ -23,6 +23,7 @@ from gankit.models import (  # noqa: F401
     nsgan,
     pix2pix,
     pixelda,
+    progan,
     sagan,
     selfmod,
     sgan,
