@@ -82,3 +82,16 @@ def comparison_png(srresnet_run: str | os.PathLike, srgan_run: str | os.PathLike
     path = Path(out)
     save_grid(torch.stack(cols, 1).flatten(0, 1), path, nrow=4)
     return path
+
+
+@register_figure("style_mixing_grid")
+def style_mixing_grid(runs: dict[str | None, Path], out: Path) -> Path | None:
+    """The run's style-mixing grid at the 8 px crossover (as `gankit sample RUN --mix`, seed 0): top
+    row B sources, left column A sources, cell (i, j) = A_i's styles up to 8 px, B_j's above."""
+    if len(runs) != 1:
+        return None
+    model = gankit.load(next(iter(runs.values())))
+    grids = model.mixing_grids(generator=torch.Generator(model.device).manual_seed(0))
+    grid, nrow = grids.get("coarse-up-to-8px", next(iter(grids.values())))
+    save_grid(grid, out, nrow=nrow)
+    return Path(out)

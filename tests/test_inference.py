@@ -21,7 +21,8 @@ def test_verbs_follow_from_the_methods_a_variant_defines():
     assert verbs_of(cls["aae"]) == ["classify", "encode"] and cls["aae"].task == "generate"
     assert cls["pixelda"].task == "adapt" and cls["cyclegan"].task == "translate"
     assert cls["srgan"].task == "enhance" and cls["ccgan"].task == "enhance" and has_verb(cls["ccgan"], "classify")
-    assert verbs_of(cls["infogan"]) == ["traverse"] and verbs_of(cls["gan"]) == []
+    assert verbs_of(cls["infogan"]) == ["traverse"] and verbs_of(cls["gan"]) == ["interpolate"]
+    assert verbs_of(type(tiny("stylegan"))) == ["truncate", "mix", "interpolate"]
     assert has_verb(tiny("cyclegan"), "translate") and not has_verb(tiny("gan"), "translate")
 
 

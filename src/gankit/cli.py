@@ -67,6 +67,41 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"run written to {run}")
 
 
+def _write_interpolation(model, frames: int, space: str | None, gen, out: Path) -> None:
+    """`frames` images from one seed's latent to the next's: a one-row PNG strip, or a folder of frames."""
+    import torch
+
+    from gankit.data import to_uint8
+    from gankit.engine.artifacts import save_grid
+    from gankit.inference import require
+    from gankit.metrics.ppl import interpolate_latents
+
+    require(model, "interpolate")
+    if frames < 2:
+        raise GankitError(f"--interpolate needs at least 2 frames, got {frames}")
+    spaces = model.latent_spaces()
+    space = space or spaces[-1]
+    if space not in spaces:
+        raise GankitError(f"--space {space}: {model.name} interpolates in {', '.join(spaces)}")
+    with torch.no_grad():
+        ends = model.to_space(model.latent(2, model.config.latent_dim, gen), space)  # (2, D)
+        t = torch.linspace(0, 1, frames, device=model.device)[:, None]  # (frames, 1)
+        points = interpolate_latents(ends[:1].expand(frames, -1), ends[1:].expand(frames, -1), t, space)
+        images = model.render(points, space)  # (frames, C, S, S)
+    if out.suffix.lower() == ".png":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_grid(images, out, nrow=frames)
+    elif out.suffix == "":
+        from PIL import Image
+
+        out.mkdir(parents=True, exist_ok=True)
+        for i, px in enumerate(to_uint8(images).permute(0, 2, 3, 1).numpy()):
+            Image.fromarray(px[..., 0] if px.shape[-1] == 1 else px).save(out / f"frame{i:04d}.png")
+    else:
+        raise GankitError(f"--interpolate writes a .png strip or a folder of frames, not {out.suffix}")
+    print(f"wrote {frames} frames ({space} space) to {out}")
+
+
 def cmd_sample(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
@@ -83,7 +118,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
     model = api.load(args.run, device=args.device)
     gen = torch.Generator(model.device).manual_seed(args.seed)
     out = Path(args.out)
-    grid_verbs = {"traverse": "traversals", "attention": "attention_maps", "dmap": "discriminator_maps"}
+    grid_verbs = {"traverse": "traversals", "attention": "attention_maps", "dmap": "discriminator_maps",
+                  "mix": "mixing_grids"}
     asked = [verb for verb in grid_verbs if getattr(args, verb)]
     if asked:
         from gankit.inference import require
@@ -101,6 +137,9 @@ def cmd_sample(args: argparse.Namespace) -> None:
             save_grid(grid, path, nrow=nrow)
             print(f"wrote {path}")
         return
+    if args.interpolate is not None:
+        _write_interpolation(model, args.interpolate, args.space, gen, out)
+        return
     labels = _parse_labels(args.label, model, args.n) if args.label is not None else None
     sampler = None
     if args.truncation is not None:
@@ -110,7 +149,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
         require(model, "truncate")
         if args.truncation <= 0:
-            raise GankitError(f"--truncation is a positive threshold on |z| (e.g. 0.5), got {args.truncation}")
+            raise GankitError(f"--truncation must be positive (e.g. 0.5), got {args.truncation}")
         sampler = partial(model.sample_truncated, threshold=args.truncation)
     images, labels = sample_many(model, args.n, batch_size=args.batch_size, generator=gen, labels=labels,
                                  sampler=sampler)
@@ -430,8 +469,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", help="class-conditional models: the class(es) to draw, e.g. 7 or 1,2,3 (cycled); "
                    "default a class-per-row grid")
     s.add_argument("--traverse", action="store_true", help="models with latent codes: write code-traversal grids")
-    s.add_argument("--truncation", type=float, help="models with a truncated sampler (biggan): redraw every z "
-                   "value beyond +-T (smaller T: more typical, less varied images)")
+    s.add_argument("--truncation", type=float, help="models with a truncated sampler: biggan redraws every z "
+                   "value beyond +-T; stylegan pulls w towards the mean style, w_avg + T (w - w_avg) (smaller T: "
+                   "more typical, less varied images)")
+    s.add_argument("--mix", action="store_true", help="style-based models (stylegan): write style-mixing grids, one "
+                   "per crossover (rows: coarse styles from one latent; columns: fine styles from another)")
+    s.add_argument("--interpolate", type=int, metavar="N", help="models with a latent: write N frames from the "
+                   "latent of --seed's first draw to its second (a .png strip or a folder of frames)")
+    s.add_argument("--space", help="with --interpolate: the latent space to walk (z: slerp; w: lerp; default: the "
+                   "model's last, w for stylegan)")
     s.add_argument("--dmap", action="store_true", help="models with a per-pixel D (unetgan): write D's maps of "
                    "real/fake CutMix images (real | fake | mix | true mask | D's map, white = judged real)")
     s.add_argument("--attention", action="store_true", help="models with self-attention (sagan): write G's "
@@ -440,8 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="score a run (FID, KID, IS, precision/recall, density/coverage)")
     e.add_argument("run", nargs="?", help="run folder")
-    e.add_argument("--metrics", help="comma list of fid, kid, is, pr, dc, label_acc (default: the first five, "
-                   "plus label_acc for class-conditional models)")
+    e.add_argument("--metrics", help="comma list of fid, kid, is, pr, dc, label_acc, ppl (default: the first five, "
+                   "plus label_acc for class-conditional models; ppl: perceptual path length in each latent space, "
+                   "on -n pairs)")
     e.add_argument("-n", type=int, default=10_000, help="generated images (default 10000)")
     e.add_argument("--extractor", help="lenet-mnist (default for MNIST runs) or inception-v3")
     e.add_argument("--inception-weights", metavar="FILE", help="pt_inception-2015-12-05 weights file, for offline use")

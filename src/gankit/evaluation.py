@@ -74,15 +74,41 @@ def evaluate_model(
     kwargs = {"weights": inception_weights} if inception_weights and extractor == "inception-v3" else None
     if "label_acc" in metrics and not model.data_spec().needs_labels:
         raise GankitError(f"label_acc needs a class-conditional model; {model.name} does not take labels")
-    real, key = reference if reference is not None else reference_set(info, model, split)
+    with_ppl = "ppl" in metrics
+    metrics = [m for m in metrics if m != "ppl"]
     was_training = model.training
     model.eval()
     try:
-        result = evaluate(model_sampler(model, seed), real, metrics, n=n, extractor=extractor, batch_size=batch_size,
-                          real_key=key, seed=seed, extractor_kwargs=kwargs)
+        if metrics:
+            real, key = reference if reference is not None else reference_set(info, model, split)
+            result = evaluate(model_sampler(model, seed), real, metrics, n=n, extractor=extractor,
+                              batch_size=batch_size, real_key=key, seed=seed, extractor_kwargs=kwargs)
+        else:
+            result = {"metrics": {}, "protocol": {"n_real": 0, "n_fake": n, "reference": "none", "seed": seed}}
+        if with_ppl:
+            result = _add_ppl(model, result, n, extractor, kwargs, seed, batch_size)
     finally:
         model.train(was_training)
     result["protocol"]["model"] = model.name
+    return result
+
+
+def _add_ppl(model: GANModel, result: dict[str, Any], n: int, extractor: str | Any, kwargs: dict | None,
+             seed: int, batch_size: int) -> dict[str, Any]:
+    """`ppl_<space>[extractor]` for every latent space of the model, on `n` pairs."""
+    from gankit.inference import require
+    from gankit.metrics.extractors import Extractor, get_extractor
+    from gankit.metrics.ppl import perceptual_path_length
+
+    require(model, "interpolate")
+    ext = extractor if isinstance(extractor, Extractor) else get_extractor(extractor, **(kwargs or {}))
+    ext.to(model.device)
+    for space in model.latent_spaces():
+        gen = torch.Generator(model.device).manual_seed(seed)  # the same pairs in every space
+        value = perceptual_path_length(model.render, model.to_space, ext.features, model.config.latent_dim, space,
+                                       n=n, batch_size=min(batch_size, 250), generator=gen, device=model.device)
+        result["metrics"][f"ppl_{space}[{ext.name}]"] = value
+    result["protocol"].update(extractor=ext.name, weights_hash=ext.weights_hash, ppl_eps=1e-4)
     return result
 
 

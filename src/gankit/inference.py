@@ -26,6 +26,7 @@ _MISSING = {
     "inpaint": "does not inpaint images", "upscale": "does not upscale images",
     "traverse": "has no latent codes to traverse", "attention": "has no attention maps to show",
     "truncate": "has no truncated sampler", "dmap": "has no per-pixel discriminator maps",
+    "mix": "has no styles to mix", "interpolate": "has no latent to interpolate",
 }
 
 

@@ -73,6 +73,7 @@ from gankit.capabilities import (  # noqa: E402, F401
     latent,
     pairs,
     semi_supervised,
+    style,
     super_resolution,
     translation,
 )

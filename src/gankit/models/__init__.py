@@ -29,6 +29,7 @@ from gankit.models import (  # noqa: F401
     sgan,
     sngan,
     srgan,
+    stylegan,
     unetgan,
     wgan,
     wgan_gp,

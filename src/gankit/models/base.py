@@ -274,3 +274,24 @@ class ClassRowsGrid:
     def grid_labels(self, n: int) -> torch.Tensor:
         """Row i shows class i (rows beyond K start again at class 0)."""
         return (torch.arange(n, device=self.device) // self.grid_nrow(n)) % self.config.num_classes  # (n,)
+
+
+class ZLatent:
+    """Mixin for generators of z alone (no noise inputs): sampling renders fresh z, and `render` gives
+    latent interpolation and perceptual path length (`gankit.models.verbs.LatentRenderer`) a
+    deterministic image of any z. The variant implements `generate(z) -> images in [-1, 1]`."""
+
+    def latent_spaces(self) -> tuple[str, ...]:
+        return ("z",)
+
+    def to_space(self, z: torch.Tensor, space: str) -> torch.Tensor:
+        if space != "z":
+            raise GankitError(f"{self.name} has one latent space, z; got {space!r}")
+        return z
+
+    def render(self, latents: torch.Tensor, space: str = "z") -> torch.Tensor:
+        return self.generate(self.to_space(latents, space))
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.generate(self.latent(n, self.config.latent_dim, generator))  # (n, C, H, W)

@@ -142,13 +142,19 @@ class BGAN(GAN):
             logs["bgan/ess"] = (1.0 / (weights**2).sum(0)).mean()
         return logs
 
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Discrete mode: the Bernoulli mean 2 sigmoid(logits) - 1, a deterministic image of z."""
         if self.config.mode == "continuous":
-            return super().sample(n, labels, generator)
+            return super().generate(z)
         g = self.net("generator")
         with self.eval_mode(g):
-            logits = g(self.latent(n, self.config.latent_dim, generator)).float()  # (n, C, H, W)
+            return torch.sigmoid(g(z).float()) * 2 - 1  # (n, C, H, W)
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        mean = self.generate(self.latent(n, self.config.latent_dim, generator))
+        if self.config.mode == "continuous":
+            return mean
         # The Bernoulli draw takes its noise from `generator` too, so a fixed seed repeats it.
-        u = torch.rand(logits.shape, device=logits.device, generator=generator)
-        return torch.where(u < torch.sigmoid(logits), 1.0, -1.0)  # (n, C, H, W) in {-1, +1}
+        u = torch.rand(mean.shape, device=mean.device, generator=generator)
+        return torch.where(u < (mean + 1) / 2, 1.0, -1.0)  # (n, C, H, W) in {-1, +1}

@@ -18,7 +18,7 @@ from torch import nn
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.models.base import Batch, DataSpec, GANModel
+from gankit.models.base import Batch, DataSpec, GANModel, ZLatent
 from gankit.nn import (
     DCGANDiscriminator,
     MLPDiscriminator,
@@ -69,7 +69,7 @@ class GANConfig(Config):
 
 
 @register_model("gan")
-class GAN(GANModel):
+class GAN(ZLatent, GANModel):
     config_class = GANConfig
     paper = "Generative Adversarial Nets"
     arxiv = "1406.2661"
@@ -143,9 +143,7 @@ class GAN(GANModel):
             logs["loss/g"] = loss_g.detach()
         return logs
 
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
         g = self.net("generator")
         with self.eval_mode(g):
-            images = g(self.latent(n, self.config.latent_dim, generator))
-        return images.float().clamp(-1, 1)  # (n, C, H, W)
+            return g(z).float().clamp(-1, 1)  # (n, C, H, W)

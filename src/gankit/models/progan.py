@@ -24,8 +24,9 @@ from torch import nn
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_wasserstein, g_wasserstein, gradient_penalty, interpolate
-from gankit.models.base import Batch, DataSpec, GANModel, Stage, StageProgress
-from gankit.nn.equalized import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm
+from gankit.models.base import Batch, DataSpec, GANModel, Stage, StageProgress, ZLatent
+from gankit.nn.equalized import EqualizedConv2d, EqualizedLinear, PixelNorm
+from gankit.nn.progressive import ProgressiveDiscriminator, lrelu
 from gankit.optim import adam
 from gankit.registry import register_model
 
@@ -69,10 +70,6 @@ class ProGANConfig(Config):
             raise GankitError(f"fade_fraction must be in (0, 1], got {self.fade_fraction}")
 
 
-def _act(x: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu(x, 0.2)
-
-
 class ProgressiveGenerator(nn.Module):
     """z -> 4x4 block, then one (upsample, conv3, conv3) block per resolution; a 1x1 toRGB per level."""
 
@@ -90,11 +87,11 @@ class ProgressiveGenerator(nn.Module):
         if i > 0:
             h = F.interpolate(h, scale_factor=2, mode="nearest")
         for conv in self.blocks[i]:
-            h = self.norm(_act(conv(h)))
+            h = self.norm(lrelu(conv(h)))
         return h
 
     def forward(self, z: torch.Tensor, level: int, alpha: float = 1.0) -> torch.Tensor:
-        h = self.norm(_act(self.dense(self.norm(z)).view(z.shape[0], -1, 4, 4)))  # (B, W0, 4, 4)
+        h = self.norm(lrelu(self.dense(self.norm(z)).view(z.shape[0], -1, 4, 4)))  # (B, W0, 4, 4)
         h = self._block(0, h)
         prev = h
         for i in range(1, level + 1):
@@ -106,45 +103,8 @@ class ProgressiveGenerator(nn.Module):
         return out
 
 
-class ProgressiveDiscriminator(nn.Module):
-    """A 1x1 fromRGB per level, one (conv3, conv3, avgpool) block per resolution above 4 px, then
-    minibatch stddev, conv3 and two dense layers at 4x4."""
-
-    def __init__(self, widths: tuple[int, ...], channels: int, mbstd_group: int) -> None:
-        super().__init__()
-        self.from_rgb = nn.ModuleList([EqualizedConv2d(channels, w, 1) for w in widths])
-        self.blocks = nn.ModuleList([nn.ModuleList()])  # level 0 has the final block instead
-        for i in range(1, len(widths)):
-            self.blocks.append(nn.ModuleList([EqualizedConv2d(widths[i], widths[i], 3),
-                                              EqualizedConv2d(widths[i], widths[i - 1], 3)]))
-        self.mbstd = MinibatchStdDev(mbstd_group) if mbstd_group > 0 else None
-        extra = 1 if self.mbstd is not None else 0
-        self.final_conv = EqualizedConv2d(widths[0] + extra, widths[0], 3)
-        self.final_dense = EqualizedLinear(widths[0] * 16, widths[0])
-        self.out = EqualizedLinear(widths[0], 1, gain=1.0)
-
-    def _block(self, i: int, h: torch.Tensor) -> torch.Tensor:
-        for conv in self.blocks[i]:
-            h = _act(conv(h))
-        return F.avg_pool2d(h, 2)
-
-    def forward(self, x: torch.Tensor, level: int, alpha: float = 1.0) -> torch.Tensor:
-        h = _act(self.from_rgb[level](x))  # (B, W_level, S, S)
-        if level > 0:
-            h = self._block(level, h)
-            if alpha < 1:  # fade-in: the previous level's path on the downsampled image
-                old = _act(self.from_rgb[level - 1](F.avg_pool2d(x, 2)))
-                h = old + alpha * (h - old)
-        for i in range(level - 1, 0, -1):
-            h = self._block(i, h)
-        if self.mbstd is not None:
-            h = self.mbstd(h)  # (B, W0 + 1, 4, 4)
-        h = _act(self.final_conv(h))
-        return self.out(_act(self.final_dense(h.flatten(1)))).squeeze(1)  # (B,)
-
-
 @register_model("progan")
-class ProGAN(GANModel):
+class ProGAN(ZLatent, GANModel):
     config_class = ProGANConfig
     paper = "Progressive Growing of GANs for Improved Quality, Stability, and Variation"
     arxiv = "1710.10196"
@@ -179,7 +139,8 @@ class ProGAN(GANModel):
     def _grow_to(self, level: int, fading: bool = False) -> None:
         """Only the layers this level uses train (the other toRGB/fromRGB and higher blocks keep their
         weights); fresh Adam state per resolution, as in the official code."""
-        for net, rgb in ((self.generator, self.generator.to_rgb), (self.discriminator, self.discriminator.from_rgb)):
+        g, d = self.generator, self.discriminator
+        for net, rgb in ((g, list(g.to_rgb)), (d, list(d.from_rgb.values()))):
             for i, block in enumerate(net.blocks):
                 block.requires_grad_(i <= level)
             for i, layer in enumerate(rgb):
@@ -221,12 +182,11 @@ class ProGAN(GANModel):
                 "penalty/drift": drift.detach(), "grow/alpha": self.alpha.detach().clone(),
                 "grow/level": self.level.detach().float()}
 
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
         g = self.net("generator")
         level = int(self.level)
         with self.eval_mode(g):
-            images = g(self.latent(n, self.config.latent_dim, generator), level, float(self.alpha))
+            images = g(z, level, float(self.alpha))
         if level < self.top:  # (n, C, 4 * 2^level, ...) -> the final size, so grids and metrics keep one shape
             images = F.interpolate(images, scale_factor=2 ** (self.top - level), mode="nearest")
         return images.float().clamp(-1, 1)  # (n, C, S, S)

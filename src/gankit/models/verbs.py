@@ -64,7 +64,8 @@ class AttentionMapper(Protocol):
 class TruncatedSampler(Protocol):
     def sample_truncated(self, n: int, threshold: float, labels: torch.Tensor | None = None,
                          generator: torch.Generator | None = None) -> torch.Tensor:
-        """Samples with z from a normal truncated at +-threshold (the truncation trick)."""
+        """Samples under the truncation trick; `threshold` is the variant's own knob (BigGAN: z from a
+        normal truncated at +-threshold; StyleGAN: psi, how far w stays from the mean style)."""
 
 
 @runtime_checkable
@@ -73,10 +74,32 @@ class DiscriminatorMapper(Protocol):
         """Named grids (images, images per row) of D's per-pixel judgement."""
 
 
+@runtime_checkable
+class StyleMixer(Protocol):
+    def mixing_grids(self, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, int]]:
+        """Named style-mixing grids (images, images per row): row sources give the coarse styles,
+        column sources the fine ones."""
+
+
+@runtime_checkable
+class LatentRenderer(Protocol):
+    """A generator whose images are a function of a latent alone (fixed noise), in one or more
+    spaces (z first): what latent interpolation and perceptual path length read."""
+
+    def latent_spaces(self) -> tuple[str, ...]:
+        """The spaces `render` takes, z first (StyleGAN: z and w)."""
+
+    def to_space(self, z: torch.Tensor, space: str) -> torch.Tensor:
+        """z (B, latent_dim) expressed in `space`."""
+
+    def render(self, latents: torch.Tensor, space: str = "z") -> torch.Tensor:
+        """Images (B, C, S, S) in [-1, 1] of `latents` in `space`, from the sampling (EMA) generator."""
+
+
 VERBS: dict[str, type] = {
     "classify": Classifier, "encode": Encoder, "translate": Translator,
     "inpaint": Inpainter, "upscale": Upscaler, "traverse": Traverser, "attention": AttentionMapper,
-    "truncate": TruncatedSampler, "dmap": DiscriminatorMapper,
+    "truncate": TruncatedSampler, "dmap": DiscriminatorMapper, "mix": StyleMixer, "interpolate": LatentRenderer,
 }
 
 
