@@ -95,3 +95,35 @@ def style_mixing_grid(runs: dict[str | None, Path], out: Path) -> Path | None:
     grid, nrow = grids.get("coarse-up-to-8px", next(iter(grids.values())))
     save_grid(grid, out, nrow=nrow)
     return Path(out)
+
+
+@register_figure("ada_curves")
+def ada_curves(runs: dict[str | None, Path], out: Path) -> Path | None:
+    """ADA's p (the ADA run) and the overfitting heuristic r_t = E[sign(D(real))] (both runs) over
+    training, from the runs' logs; the dashed line is ADA's target 0.6."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if "ada" not in runs or "no-ada" not in runs:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for label, run in (("ada", runs["ada"]), ("no-ada", runs["no-ada"])):
+        rows = [json.loads(line) for line in (Path(run) / "log.jsonl").read_text().splitlines()]
+        rows = [r for r in rows if "ada/rt" in r]
+        steps = [r["step"] for r in rows]
+        ax.plot(steps, [r["ada/rt"] for r in rows], label=f"r_t ({label})")
+        if label == "ada":
+            ax.plot(steps, [r["ada/p"] for r in rows], label="p (ada)", linewidth=2)
+    ax.axhline(0.6, color="gray", linestyle="--", linewidth=1)
+    ax.set_xlabel("step")
+    ax.set_ylim(-0.05, 1.05)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return Path(out)

@@ -34,3 +34,27 @@ def mnist_small():
 
     images, labels = load_mnist("train")
     return ImageDataset(images[:512].clone(), labels[:512].clone(), "mnist-small")
+
+
+@pytest.fixture
+def fid_before_and_after(tmp_path):
+    """A learning test's measurement: `measure(name, model_config, steps, **train_kwargs)` gives
+    fid[lenet-mnist] (2,000 samples vs the MNIST test split) of the untrained model (seed 0) and of
+    the same config trained on MNIST (seed 0, batch 32), and the run folder."""
+    import gankit
+    from gankit.api import train
+    from gankit.evaluation import evaluate_model
+
+    def fid(model):
+        return evaluate_model(model, {"data": {"source": "mnist"}}, ("fid",), n=2000)["metrics"]["fid[lenet-mnist]"]
+
+    def measure(name, model_config, steps, **train_kwargs):
+        torch.manual_seed(0)
+        untrained = fid(gankit.create_model(name, **model_config))
+        run = train(name, "mnist", out=tmp_path, name="r", model_config=model_config, steps=steps, seed=0,
+                    batch_size=32, sample_every=10**6, checkpoint_every=10**6, log_every=100, **train_kwargs)
+        trained = fid(gankit.load(run))
+        print(f"{name}: fid[lenet-mnist] untrained {untrained:.1f} -> trained {trained:.1f}")
+        return untrained, trained, run
+
+    return measure

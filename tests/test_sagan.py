@@ -11,10 +11,8 @@ import torch
 from PIL import Image
 
 import gankit
-from gankit.api import train
 from gankit.capabilities.attention import ink_ratio
 from gankit.cli import main
-from gankit.evaluation import evaluate_model
 from gankit.nn.attention import SelfAttention
 from gankit.nn.spectral import is_spectrally_normalized
 
@@ -75,18 +73,7 @@ def test_cli_sample_attention_writes_maps_and_other_variants_say_which_can(tmp_p
 
 
 @pytest.mark.slow
-def test_small_sagan_learns_mnist(tmp_path):
-    info = {"data": {"source": "mnist"}}
-
-    def fid(m):
-        return evaluate_model(m, info, ("fid",), n=2000)["metrics"]["fid[lenet-mnist]"]
-
-    torch.manual_seed(0)
-    untrained = fid(gankit.create_model("sagan", **SMALL))
-    run = train("sagan", "mnist", out=tmp_path, name="r", model_config=SMALL, steps=600, seed=0, batch_size=32,
-                sample_every=10**6, checkpoint_every=10**6, log_every=100)
-    model = gankit.load(run)
-    trained = fid(model)
-    gammas = {k: float(v) for k, v in model.attention_gammas().items()}
-    print(f"sagan: fid[lenet-mnist] untrained {untrained:.1f} -> trained {trained:.1f}; gammas {gammas}")
+def test_small_sagan_learns_mnist(fid_before_and_after):
+    untrained, trained, run = fid_before_and_after("sagan", SMALL, steps=600)
+    print("sagan gammas", {k: float(v) for k, v in gankit.load(run).attention_gammas().items()})
     assert trained < 0.5 * untrained

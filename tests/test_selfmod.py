@@ -8,8 +8,6 @@ import pytest
 import torch
 
 import gankit
-from gankit.api import train
-from gankit.evaluation import evaluate_model
 from gankit.nn.modulated_norm import ModulatedBatchNorm2d
 
 SMALL = {"channels": 1, "image_size": 16, "g_width": 32, "d_width": 32, "latent_dim": 64}
@@ -44,16 +42,6 @@ def test_selfmod_modulates_every_batch_norm_of_g_and_the_ablation_has_none():
 
 
 @pytest.mark.slow
-def test_small_selfmod_learns_mnist(tmp_path):
-    info = {"data": {"source": "mnist"}}
-
-    def fid(m):
-        return evaluate_model(m, info, ("fid",), n=2000)["metrics"]["fid[lenet-mnist]"]
-
-    torch.manual_seed(0)
-    untrained = fid(gankit.create_model("selfmod", **SMALL))
-    run = train("selfmod", "mnist", out=tmp_path, name="r", model_config=SMALL, steps=600, seed=0, batch_size=32,
-                sample_every=10**6, checkpoint_every=10**6, log_every=100)
-    trained = fid(gankit.load(run))
-    print(f"selfmod: fid[lenet-mnist] untrained {untrained:.1f} -> trained {trained:.1f}")
+def test_small_selfmod_learns_mnist(fid_before_and_after):
+    untrained, trained, _ = fid_before_and_after("selfmod", SMALL, steps=600)
     assert trained < 0.5 * untrained

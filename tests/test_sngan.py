@@ -11,8 +11,6 @@ import torch
 from torch import nn
 
 import gankit
-from gankit.api import train
-from gankit.evaluation import evaluate_model
 from gankit.nn.spectral import is_spectrally_normalized
 
 SMALL = {"channels": 1, "image_size": 16, "g_width": 32, "d_width": 32, "latent_dim": 64, "n_dis": 1}
@@ -53,16 +51,6 @@ def test_paper_nets_have_the_papers_size():
 
 
 @pytest.mark.slow
-def test_small_sngan_learns_mnist(tmp_path):
-    info = {"data": {"source": "mnist"}}
-
-    def fid(m):
-        return evaluate_model(m, info, ("fid",), n=2000)["metrics"]["fid[lenet-mnist]"]
-
-    torch.manual_seed(0)
-    untrained = fid(gankit.create_model("sngan", **SMALL))
-    run = train("sngan", "mnist", out=tmp_path, name="r", model_config=SMALL, steps=800, seed=0, batch_size=32,
-                sample_every=10**6, checkpoint_every=10**6, log_every=100)
-    trained = fid(gankit.load(run))
-    print(f"sngan: fid[lenet-mnist] untrained {untrained:.1f} -> trained {trained:.1f}")
+def test_small_sngan_learns_mnist(fid_before_and_after):
+    untrained, trained, _ = fid_before_and_after("sngan", SMALL, steps=800)
     assert trained < 650 and trained < 0.5 * untrained

@@ -8,11 +8,9 @@ import torch
 from PIL import Image
 
 import gankit
-from gankit.api import train
 from gankit.capabilities.discriminator import region_ious
 from gankit.cli import main
 from gankit.data.masks import cutmix_masks
-from gankit.evaluation import evaluate_model
 from gankit.nn.spectral import is_spectrally_normalized
 
 SMALL = {"channels": 1, "image_size": 16, "g_width": 32, "d_width": 32, "latent_dim": 64, "mix_warmup": 200}
@@ -58,16 +56,6 @@ def test_cli_sample_dmap_writes_the_maps(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_small_unetgan_learns_mnist(tmp_path):
-    info = {"data": {"source": "mnist"}}
-
-    def fid(m):
-        return evaluate_model(m, info, ("fid",), n=2000)["metrics"]["fid[lenet-mnist]"]
-
-    torch.manual_seed(0)
-    untrained = fid(gankit.create_model("unetgan", **SMALL))
-    run = train("unetgan", "mnist", out=tmp_path, name="r", model_config=SMALL, steps=600, seed=0, batch_size=32,
-                sample_every=10**6, checkpoint_every=10**6, log_every=100)
-    trained = fid(gankit.load(run))
-    print(f"unetgan: fid[lenet-mnist] untrained {untrained:.1f} -> trained {trained:.1f}")
+def test_small_unetgan_learns_mnist(fid_before_and_after):
+    untrained, trained, _ = fid_before_and_after("unetgan", SMALL, steps=600)
     assert trained < 0.5 * untrained

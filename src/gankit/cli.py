@@ -309,6 +309,40 @@ def cmd_inpaint(args: argparse.Namespace) -> None:
     print(f"inpainted {len(files)} image(s) into {out}")
 
 
+def cmd_project(args: argparse.Namespace) -> None:
+    from safetensors.torch import save_file
+
+    from gankit import api
+    from gankit.data.core import fit_images
+    from gankit.data.files import read_image
+    from gankit.evaluation import default_extractor
+    from gankit.inference import require
+    from gankit.projection import project
+
+    model = api.load(args.run, device=args.device)
+    require(model, "interpolate")
+    spec = model.data_spec()
+    target = fit_images(read_image(args.image, spec.channels)[None], spec.image_size, spec.channels)[0]
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise GankitError(f"--out {out}: give a .png name for the reconstruction (the latent goes beside it)")
+    features = None
+    source = api.read_run_config(args.run).get("data", {}).get("source", "")
+    if default_extractor(source).startswith("lenet") and not args.pixels_only:
+        from gankit.metrics.extractors import get_extractor
+
+        ext = get_extractor(default_extractor(source)).to(model.device)
+        features = lambda images: ext(ext.prepare(images))[0]  # noqa: E731  (differentiable, unlike .features)
+    result = project(model, target, steps=args.steps, seed=args.seed, features=features)
+    _write_image(result.image, out)
+    latent_path = out.with_suffix(".safetensors")
+    tmp = latent_path.with_name(f".{latent_path.name}.{os.getpid()}.tmp")
+    save_file({result.space: result.latent.cpu().contiguous()}, str(tmp))
+    os.replace(tmp, latent_path)
+    print(f"projected {args.image} in {result.space} space: pixel MSE {result.start_mse:.4f} (mean latent) -> "
+          f"{result.mse:.4f}; wrote {out} and {latent_path}")
+
+
 def cmd_upscale(args: argparse.Namespace) -> None:
     from PIL import Image, UnidentifiedImageError
 
@@ -547,6 +581,19 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--tile", type=int, help="tile side in input pixels for large images (default: the model's)")
     up.add_argument("--device", default="auto")
     up.set_defaults(func=cmd_upscale)
+
+    pr = sub.add_parser("project", help="find the latent of a real image (StyleGAN2's projector) and write the "
+                        "reconstruction")
+    pr.add_argument("run", help="run folder of a generator with a latent (e.g. stylegan, stylegan2, dcgan)")
+    pr.add_argument("image", help="an image file (fitted to the model's size and channels)")
+    pr.add_argument("--out", required=True, help="the reconstruction, a .png; the latent is written beside it "
+                    "as .safetensors")
+    pr.add_argument("--steps", type=int, default=500, help="optimisation steps (default 500)")
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--pixels-only", action="store_true", help="match pixels only (default for digit runs: "
+                    "pixels plus lenet features)")
+    pr.add_argument("--device", default="auto")
+    pr.set_defaults(func=cmd_project)
     return parser
 
 

@@ -30,6 +30,7 @@ from gankit.models import (  # noqa: F401
     sngan,
     srgan,
     stylegan,
+    stylegan2,
     unetgan,
     wgan,
     wgan_gp,
