@@ -75,5 +75,5 @@ def test_cli_sample_attention_writes_maps_and_other_variants_say_which_can(tmp_p
 @pytest.mark.slow
 def test_small_sagan_learns_mnist(fid_before_and_after):
     untrained, trained, run = fid_before_and_after("sagan", SMALL, steps=600)
-    print("sagan gammas", {k: float(v) for k, v in gankit.load(run).attention_gammas().items()})
+    print("sagan gammas", {k: float(v.detach()) for k, v in gankit.load(run).attention_gammas().items()})
     assert trained < 0.5 * untrained

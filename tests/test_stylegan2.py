@@ -3,7 +3,10 @@ skip G sums one toRGB per resolution, the lazy regularisers run on their interva
 the augmentations are differentiable and the identity at p = 0, p follows the overfitting heuristic,
 and a small StyleGAN2 learns MNIST.
 
-Learning test measured when its thresholds were set: see the slow test's docstring.
+Learning test measured when its thresholds were set (seed 0, 2 threads, n = 2000 vs the test split,
+16 px, widths (32, 32, 16), z = w = 32, 1,500 steps of 32, EMA 0.99, 161 s with the FIDs):
+fid[lenet-mnist] untrained 1137 -> 595 (with ADA's cifar R1 gamma 0.01 instead of 10, 900 steps went
+1137 -> 2263, a collapse; hence the default).
 """
 
 import math
