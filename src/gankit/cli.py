@@ -92,11 +92,8 @@ def _write_interpolation(model, frames: int, space: str | None, gen, out: Path) 
         out.parent.mkdir(parents=True, exist_ok=True)
         save_grid(images, out, nrow=frames)
     elif out.suffix == "":
-        from PIL import Image
-
-        out.mkdir(parents=True, exist_ok=True)
-        for i, px in enumerate(to_uint8(images).permute(0, 2, 3, 1).numpy()):
-            Image.fromarray(px[..., 0] if px.shape[-1] == 1 else px).save(out / f"frame{i:04d}.png")
+        for i, frame in enumerate(to_uint8(images).cpu()):
+            _write_image(frame, out / f"frame{i:04d}.png")
     else:
         raise GankitError(f"--interpolate writes a .png strip or a folder of frames, not {out.suffix}")
     print(f"wrote {frames} frames ({space} space) to {out}")

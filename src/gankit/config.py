@@ -178,6 +178,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def pyramid_size(widths: tuple[int, ...]) -> int:
+    """The image side of one channel count per resolution from 4 px (4, 8, 16, ...), checked."""
+    if not widths or min(widths) < 1:
+        raise GankitError(f"widths needs one positive channel count per resolution from 4 px, got {widths}")
+    return 4 * 2 ** (len(widths) - 1)
+
+
 def check_channels(*values: int) -> None:
     """Image configs take 1 (gray) or 3 (RGB) channels; anything else is a one-line error."""
     for c in values:

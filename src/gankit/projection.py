@@ -22,6 +22,7 @@ from gankit.data import to_uint8
 from gankit.data.core import to_unit_range
 from gankit.errors import GankitError
 from gankit.inference import require
+from gankit.metrics.ppl import unit_rows
 from gankit.models.base import GANModel
 
 
@@ -51,7 +52,7 @@ def project(model: GANModel, target: torch.Tensor, steps: int = 500, lr: float =
         cloud = model.to_space(model.latent(1000, model.config.latent_dim, gen), space)  # (1000, D)
         mean, spread = cloud.mean(0, keepdim=True), cloud.std(0).pow(2).sum().sqrt().item()
         start_mse = F.mse_loss(model.render(mean, space), x).item()
-        target_features = None if features is None else _unit(features(x))
+        target_features = None if features is None else unit_rows(features(x))
     latent = mean.clone().requires_grad_(True)
     opt = torch.optim.Adam([latent], lr=lr, betas=(0.9, 0.999))
     was_training = model.training
@@ -67,7 +68,7 @@ def project(model: GANModel, target: torch.Tensor, steps: int = 500, lr: float =
             image = model.render(noisy, space)
             loss = F.mse_loss(image, x)
             if target_features is not None:
-                loss = loss + (_unit(features(image)) - target_features).pow(2).sum()
+                loss = loss + (unit_rows(features(image)) - target_features).pow(2).sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -76,7 +77,3 @@ def project(model: GANModel, target: torch.Tensor, steps: int = 500, lr: float =
     finally:
         model.train(was_training)
     return Projection(latent.detach(), space, to_uint8(final)[0].cpu(), F.mse_loss(final, x).item(), start_mse)
-
-
-def _unit(f: torch.Tensor) -> torch.Tensor:
-    return f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)

@@ -18,6 +18,11 @@ from torch import Tensor
 from gankit.errors import GankitError
 
 
+def unit_rows(f: Tensor) -> Tensor:
+    """Each row scaled to unit length (the feature normalisation PPL and the projector compare)."""
+    return f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
 def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
     """Spherical interpolation of rows of a, b (B, D) at t (B, 1); the norm is interpolated linearly,
     so a generator that does not normalise z still gets latents of the usual length (for StyleGAN,
@@ -62,8 +67,7 @@ def perceptual_path_length(
         ends = to_space(z, space)
         e0, e1 = ends[:b], ends[b:]
         points = torch.cat([interpolate_latents(e0, e1, t, space), interpolate_latents(e0, e1, t + eps, space)])
-        f = features(render(points, space)).double()  # (2b, F)
-        f = f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        f = unit_rows(features(render(points, space)).double())  # (2b, F)
         distances.append(((f[:b] - f[b:]) ** 2).sum(1) / eps**2)
     d = torch.cat(distances)
     lo, hi = torch.quantile(d, 0.01), torch.quantile(d, 0.99)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit.config import Config, check_channels
+from gankit.config import Config, check_channels, pyramid_size
 from gankit.errors import GankitError
 from gankit.losses import d_wasserstein, g_wasserstein, gradient_penalty, interpolate
 from gankit.models.base import Batch, DataSpec, GANModel, Stage, StageProgress, ZLatent
@@ -52,14 +52,13 @@ class ProGANConfig(Config):
 
     @property
     def image_size(self) -> int:
-        return 4 * 2 ** (len(self.widths) - 1)
+        return pyramid_size(self.widths)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_channels(self.channels)
+        pyramid_size(self.widths)
         levels = len(self.widths)
-        if levels < 1 or min(self.widths) < 1:
-            raise GankitError(f"widths needs one positive channel count per resolution from 4 px, got {self.widths}")
         if len(self.stage_steps) != levels - 1 or min(self.stage_steps, default=1) < 1:
             raise GankitError(f"stage_steps gives the steps of every stage but the last: {levels - 1} positive "
                               f"numbers for widths {self.widths}, got {self.stage_steps}")

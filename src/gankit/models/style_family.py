@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from gankit.config import Config, check_channels
+from gankit.config import Config, check_channels, pyramid_size
 from gankit.errors import GankitError
 from gankit.models.base import DataSpec, GANModel
 
@@ -32,13 +32,12 @@ class StyleConfig(Config):
 
     @property
     def image_size(self) -> int:
-        return 4 * 2 ** (len(self.widths) - 1)
+        return pyramid_size(self.widths)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_channels(self.channels)
-        if not self.widths or min(self.widths) < 1:
-            raise GankitError(f"widths needs one positive channel count per resolution from 4 px, got {self.widths}")
+        pyramid_size(self.widths)
         if self.d_widths and (len(self.d_widths) != len(self.widths) or min(self.d_widths) < 1):
             raise GankitError(f"d_widths needs {len(self.widths)} positive channel counts (one per resolution "
                               f"of widths {self.widths}) or none, got {self.d_widths}")

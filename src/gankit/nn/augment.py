@@ -77,8 +77,7 @@ def _colour(x: torch.Tensor, p: float) -> torch.Tensor:
         x = x - 2 * flip * luma * luma_axis.view(1, 3, 1, 1)  # luma flip
         theta = (torch.rand(n, device=device, dtype=x.dtype) * 2 - 1) * math.pi * on().view(n)
         # Hue: rotation about the luma axis (Rodrigues), chroma only.
-        k = luma_axis
-        kx = torch.tensor([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]], device=device, dtype=x.dtype)
+        kx = torch.tensor([[0, -1, 1], [1, 0, -1], [-1, 1, 0]], device=device, dtype=x.dtype) / math.sqrt(3)
         rot = (torch.eye(3, device=device, dtype=x.dtype) + torch.sin(theta)[:, None, None] * kx
                + (1 - torch.cos(theta))[:, None, None] * (kx @ kx))  # (n, 3, 3)
         x = torch.einsum("nij,njhw->nihw", rot, x)
