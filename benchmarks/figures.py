@@ -127,3 +127,66 @@ def ada_curves(runs: dict[str | None, Path], out: Path) -> Path | None:
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return Path(out)
+
+
+@register_figure("single_image_pyramid")
+def single_image_pyramid(runs: dict[str | None, Path], out: Path) -> Path | None:
+    """Per pyramid run (the single-scale baselines are skipped), one row: the training image, its
+    fixed-noise reconstruction, two random samples, one sample twice as wide, and an edit (a block copied
+    to the right-hand side, entered at scale 1 and blended by its mask, as `gankit edit`), seed 0."""
+    import numpy as np
+    from PIL import Image
+
+    from gankit import inference
+    from gankit.data import to_uint8
+
+    rows = []
+    for run in runs.values():
+        model = gankit.load(run)
+        if model.config.single_scale:
+            continue
+        gen = torch.Generator(model.device).manual_seed(0)
+        h, w = model.config.image_shape
+        image = to_uint8(model.image)[0]  # (C, H, W)
+        edited, mask = image.clone(), torch.zeros(1, h, w)
+        block = w // 3
+        edited[:, :, w - block:] = image[:, :, :block]
+        mask[:, :, w - block:] = 1
+        pieces = [image, to_uint8(model.reconstruct())[0], *to_uint8(model.sample_at(2, generator=gen)),
+                  to_uint8(model.sample_at(1, size=(h, 2 * w), generator=gen))[0],
+                  inference.inject(model, edited, scale=1, mask=mask)[0]]
+        rows.append(pieces)
+    if not rows:
+        return None
+    gap = 4
+    width = max(sum(p.shape[-1] for p in row) + gap * (len(row) - 1) for row in rows)
+    height = sum(max(p.shape[-2] for p in row) for row in rows) + gap * (len(rows) - 1)
+    canvas = np.full((height, width, 3), 255, np.uint8)
+    top = 0
+    for row in rows:
+        left = 0
+        for p in row:
+            px = p.expand(3, -1, -1).permute(1, 2, 0).numpy()
+            canvas[top:top + px.shape[0], left:left + px.shape[1]] = px
+            left += px.shape[1] + gap
+        top += max(p.shape[-2] for p in row) + gap
+    scale = 3  # small images, enlarged for the eye (nearest: no smoothing added)
+    Image.fromarray(canvas).resize((width * scale, height * scale), Image.Resampling.NEAREST).save(out)
+    return Path(out)
+
+
+@register_figure("pyramid_levels_strip")
+def pyramid_levels_strip(runs: dict[str | None, Path], out: Path) -> Path | None:
+    """Eight chained draws of the run with the most pyramid levels (runs of one level are skipped), one
+    draw per row: its image at every level, coarsest first, each enlarged to one side of at least 96 px (nearest), seed 0."""
+    import torch.nn.functional as F
+
+    models = [m for m in map(gankit.load, runs.values()) if hasattr(m, "sample_levels") and len(m.config.sizes) > 1]
+    if not models:
+        return None
+    model = max(models, key=lambda m: len(m.config.sizes))
+    levels = model.sample_levels(8, generator=torch.Generator(model.device).manual_seed(0))
+    side = max(96, levels[-1].shape[-1])  # small images, enlarged for the eye (nearest: no smoothing added)
+    cols = [F.interpolate(x, size=(side, side), mode="nearest") for x in levels]  # (8, C, side, side) each
+    save_grid(torch.stack(cols, 1).flatten(0, 1).cpu(), out, nrow=len(cols))
+    return Path(out)

@@ -31,7 +31,7 @@ def test_train_then_sample_grid_folder_and_npz(tmp_path, capsys):
 
 def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     cases = [
-        (["train", "gan", "--data", str(tmp_path / "nope"), "--steps", "1"], "neither a folder nor one of"),
+        (["train", "gan", "--data", str(tmp_path / "nope"), "--steps", "1"], "neither a folder, an image file, photo:NAME nor one of"),
         (["train", "gan", "--set", "lr=0.1", "--steps", "1"], "unknown GANConfig key 'lr'"),
         (["train", "gan", "--set", "latent_dim", "--steps", "1"], "--set expects key=value"),
         (["train", "gan", "--max-images", "10", "--steps", "1"], "fewer than one batch of 64"),

@@ -73,7 +73,7 @@ def test_folder_bad_inputs_give_one_clear_error(tmp_path, monkeypatch):
     (tmp_path / "broken" / "a.png").write_bytes(b"definitely not a png")
     with pytest.raises(GankitError, match="none of the 1 image files"):
         load_folder(tmp_path / "broken", 16, 3)
-    with pytest.raises(GankitError, match="neither a folder nor one of mnist"):
+    with pytest.raises(GankitError, match="neither a folder, an image file, photo:NAME nor one of mnist"):
         load_data(str(tmp_path / "typo"), 16, 3)
 
 

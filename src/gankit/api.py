@@ -96,15 +96,14 @@ def train(
     """
     cls = get_model_class(model)
     overrides = dict(model_config or {})
-    is_folder = isinstance(data, str) and Path(data).is_dir()
-    if is_folder:
-        overrides = {**getattr(cls.config_class, "folder_defaults", {}), **overrides}
+    if isinstance(data, str):  # values the data decides (a folder's size and colour, a photo's shape)
+        overrides = {**cls.config_class.data_defaults(data, preset, overrides), **overrides}
     config = TrainConfig.from_dict({**cls.train_defaults, **train_config})
     torch.manual_seed(config.seed)  # the initial weights are part of what a seed reproduces
     net = create_model(model, preset=preset, **overrides)
     spec = net.data_spec()
     if isinstance(data, ImageDataset):
-        dataset, source = data.fit(spec.image_size, spec.channels), data.name
+        dataset, source = data.fit(spec.image_shape or spec.image_size, spec.channels), data.name
     elif not isinstance(data, str):  # an in-memory TwoDomainDataset, used as given
         dataset, source = data, data.name
     else:

@@ -139,6 +139,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
         return
     labels = _parse_labels(args.label, model, args.n) if args.label is not None else None
     sampler = None
+    if args.size is not None or args.start_scale is not None:
+        sampler = _sized_sampler(model, args.size, args.start_scale)
     if args.truncation is not None:
         from functools import partial
 
@@ -150,6 +152,9 @@ def cmd_sample(args: argparse.Namespace) -> None:
         sampler = partial(model.sample_truncated, threshold=args.truncation)
     images, labels = sample_many(model, args.n, batch_size=args.batch_size, generator=gen, labels=labels,
                                  sampler=sampler)
+    if model.data_spec().frames:  # clips, frames stacked along channels
+        _write_clips(images, labels, model.data_spec().frames, out)
+        return
     if out.suffix.lower() == ".png":
         out.parent.mkdir(parents=True, exist_ok=True)
         save_grid(images, out, nrow=model.grid_nrow(args.n) if args.label is None else None)
@@ -172,6 +177,131 @@ def cmd_sample(args: argparse.Namespace) -> None:
     else:
         raise GankitError(f"--out {out}: use a .png grid, a .npz file or a folder (no extension)")
     print(f"wrote {args.n} samples to {out}")
+
+
+def _write_clips(images, labels, frames: int, out: Path) -> None:
+    """A video model's samples (N, T*C, H, W): `.gif` one animated grid of the clips, a folder one GIF per
+    clip, `.png` one clip per row, `.npz` uint8 images (N, T, H, W, C)."""
+    import io
+
+    import numpy as np
+
+    from gankit.data import to_uint8
+    from gankit.data.clips import frame_grid, save_gif, unstack_frames
+    from gankit.engine.artifacts import save_grid
+    from gankit.fileio import atomic_write_bytes
+
+    clips = unstack_frames(images, frames)  # (N, T, C, H, W)
+    pixels = to_uint8(clips.flatten(0, 1)).view(clips.shape)
+    suffix = out.suffix.lower()
+    if suffix == ".gif":
+        save_gif(frame_grid(pixels), out)
+    elif suffix == "":
+        for i, clip in enumerate(pixels):
+            save_gif(clip, out / f"{i:06d}.gif")
+    elif suffix == ".png":
+        save_grid(clips.flatten(0, 1), out, nrow=frames)
+    elif suffix == ".npz":
+        arrays = {"images": pixels.permute(0, 1, 3, 4, 2).numpy()}  # (N, T, H, W, C) uint8
+        if labels is not None:
+            arrays["labels"] = labels.cpu().numpy()
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, buf.getvalue())
+    else:
+        raise GankitError(f"--out {out}: clips go to a .gif (a grid of clips), a folder of GIFs, a .png or a .npz file")
+    print(f"wrote {len(clips)} clips of {frames} frames to {out}")
+
+
+def _sized_sampler(model, size_text: str | None, start_scale: int | None):
+    """--size HxW / --start-scale K: the sampler of a generator of any size (singan)."""
+    from functools import partial
+
+    from gankit.inference import require
+
+    require(model, "size")
+    size = None
+    if size_text is not None:
+        try:
+            h, w = (int(v) for v in size_text.lower().split("x"))
+        except ValueError:
+            raise GankitError(f"--size takes HEIGHTxWIDTH in pixels, e.g. 64x128, got {size_text!r}") from None
+        if min(h, w) < 1:
+            raise GankitError(f"--size {size_text}: both sides must be at least 1 pixel")
+        size = (h, w)
+    sample_at = partial(model.sample_at, size=size, start_scale=start_scale or 0)
+    return lambda n, labels=None, generator=None: sample_at(n, generator=generator)
+
+
+def _inject_and_write(args: argparse.Namespace, image, mask=None) -> None:
+    """The single-image edits: run `image` (uint8 (C, H, W)) into the pyramid and write -n results."""
+    from gankit import inference
+    from gankit.engine.artifacts import save_grid
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise GankitError(f"--out {out}: give a .png name (-n > 1 writes a grid)")
+    results = inference.inject(args.model, image, scale=args.scale, mask=mask, n=args.n, seed=args.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.n == 1:
+        _write_image(results[0], out)
+    else:
+        save_grid(results.float() / 127.5 - 1, out)
+    print(f"wrote {out}")
+
+
+def _single_image_run(args: argparse.Namespace):
+    from gankit import api
+    from gankit.inference import require
+
+    model = api.load(args.run, device=args.device)
+    require(model, "inject")
+    if args.n < 1:
+        raise GankitError(f"-n must be at least 1, got {args.n}")
+    args.model = model
+    return model
+
+
+def cmd_paint2image(args: argparse.Namespace) -> None:
+    from gankit.data.files import read_image
+
+    model = _single_image_run(args)
+    _inject_and_write(args, read_image(args.paint, model.data_spec().channels))
+
+
+def cmd_edit(args: argparse.Namespace) -> None:
+    from gankit.data.files import read_image
+    from gankit.data.masks import read_mask
+
+    model = _single_image_run(args)
+    image = read_image(args.image, model.data_spec().channels)
+    _inject_and_write(args, image, mask=read_mask(args.mask, *image.shape[-2:])[0])
+
+
+def cmd_harmonize(args: argparse.Namespace) -> None:
+    import torch
+
+    from gankit import inference
+    from gankit.data import to_uint8
+    from gankit.data.files import read_alpha, read_image
+
+    model = _single_image_run(args)
+    channels = model.data_spec().channels
+    background = read_image(args.background, channels) if args.background else to_uint8(model.image)[0]
+    obj = read_image(args.paste, channels)
+    alpha = read_alpha(args.paste)  # (1, h, w) uint8: the cut-out, when the file has one
+    if alpha is not None:
+        obj = torch.cat([obj, alpha])
+    at = None
+    if args.at:
+        try:
+            x, y = (int(v) for v in args.at.split(","))
+        except ValueError:
+            raise GankitError(f"--at takes X,Y in pixels from the top-left corner, got {args.at!r}") from None
+        at = (x, y)
+    composite, mask = inference.paste(background, obj, at)
+    _inject_and_write(args, composite, mask=mask)
 
 
 def _parse_labels(text: str, model, n: int):
@@ -413,10 +543,17 @@ def cmd_eval(args: argparse.Namespace) -> None:
     spec = model.data_spec()
     if args.metrics is None and spec.needs_labels and not spec.labels_per_class:
         metrics.append("label_acc")  # a class-conditional G is judged on drawing the class asked for
-    if spec.pairing != "none":  # a translation is scored against its own targets, in its capability
+    from gankit.data.sources import is_single_image
+
+    one_image = is_single_image(str(info.get("data", {}).get("source", "")))
+    # Scored against its own targets, its one image or held-out clips, in its capability.
+    if spec.pairing != "none" or one_image or spec.frames:
         if args.metrics or args.no_capability:
-            raise GankitError(f"{model.name} translates images: it is scored by its capability (e.g. PSNR, SSIM, "
-                              "label accuracy, realism), so drop --metrics and --no-capability")
+            what = ("learns one image: it is scored by its capability on that image (reconstruction PSNR, SIFID, "
+                    "diversity)" if one_image else "makes clips: it is scored by its capability on held-out clips "
+                    "(identity over frames, frame FID, motion)" if spec.frames else "translates images: it is "
+                    "scored by its capability (e.g. PSNR, SSIM, label accuracy, realism)")
+            raise GankitError(f"{model.name} {what}, so drop --metrics and --no-capability")
         result = {"metrics": {}, "protocol": {"model": model.name, "split": args.split}}
     else:
         result = evaluate_model(model, info, metrics, n=args.n, extractor=args.extractor, split=args.split,
@@ -457,7 +594,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a variant (or --resume a run)")
     t.add_argument("model", nargs="?", help="variant name, see `gankit list`")
     t.add_argument("--data", default="mnist", help="mnist (embedded), fashion-mnist, cifar10, or an image folder; "
-                   "translation: edges2digits, mnist-m (embedded), or a folder in the aligned or unaligned format")
+                   "translation: edges2digits, mnist-m (embedded), or a folder in the aligned or unaligned format; "
+                   "single-image models (singan): one image file, or photo:NAME (a photo bundled with scikit-image)")
     t.add_argument("--data-dir", help="folder holding torchvision's dataset layout")
     t.add_argument("--max-images", type=int, help="train on the first N images only (quick experiments)")
     t.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="translation data: which side is the input")
@@ -493,7 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run", help="run folder")
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    s.add_argument("--out", required=True, help="grid.png, a folder of PNGs, or file.npz")
+    s.add_argument("--out", required=True, help="grid.png, a folder of PNGs, or file.npz; video models: clips.gif (a grid of clips), a folder of GIFs, or .npz of (N, T, H, W, C)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--batch-size", type=int, default=500)
     s.add_argument("--device", default="auto")
@@ -513,7 +651,37 @@ def build_parser() -> argparse.ArgumentParser:
                    "real/fake CutMix images (real | fake | mix | true mask | D's map, white = judged real)")
     s.add_argument("--attention", action="store_true", help="models with self-attention (sagan): write G's "
                    "attention maps (per sample: the image, three query points, where each attends)")
+    s.add_argument("--size", metavar="HxW", help="generators of any size (singan): the output size, e.g. 64x128 "
+                   "(default: the training image's)")
+    s.add_argument("--start-scale", type=int, metavar="K", help="singan: fresh noise from pyramid scale K up, the "
+                   "scales below reconstruct the training image (0 = coarsest, the most diverse; default 0)")
     s.set_defaults(func=cmd_sample)
+
+    edits = (("paint2image", "turn a rough painting into an image like the run's one training image (singan)",
+              cmd_paint2image),
+             ("edit", "blend an edited copy of the training image back into its patch statistics (singan)", cmd_edit),
+             ("harmonize", "paste an object onto the training image and match it to the image's look (singan)",
+              cmd_harmonize))
+    for verb, help_text, func in edits:
+        p = sub.add_parser(verb, help=help_text)
+        p.add_argument("run")
+        if verb == "paint2image":
+            p.add_argument("paint", help="the painting (any size; resized to the training image's shape)")
+        elif verb == "edit":
+            p.add_argument("image", help="the edited image (e.g. the training image with a region moved)")
+            p.add_argument("--mask", required=True, help="an image of the same size, white where it was edited")
+        else:
+            p.add_argument("--paste", required=True, help="the object: a PNG whose alpha channel cuts it out "
+                           "(without one, its whole rectangle is pasted)")
+            p.add_argument("--at", metavar="X,Y", help="its top-left corner in the background (default: centred)")
+            p.add_argument("--background", help="paste onto this image instead of the run's training image")
+        p.add_argument("--out", required=True, help="a .png (with -n > 1: a grid of the results)")
+        p.add_argument("--scale", type=int, help="the pyramid scale the image enters at, 1 (coarse: freer) .. the "
+                       "finest (faithful); default: the middle scale")
+        p.add_argument("-n", type=int, default=1, help="results with different noise (default 1)")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--device", default="auto")
+        p.set_defaults(func=func)
 
     e = sub.add_parser("eval", help="score a run (FID, KID, IS, precision/recall, density/coverage)")
     e.add_argument("run", nargs="?", help="run folder")

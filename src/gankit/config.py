@@ -12,6 +12,7 @@ import math
 import re
 import types
 import typing
+from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 from gankit.errors import GankitError
@@ -112,6 +113,12 @@ class Config:
                 kind = "an integer >= 1" if isinstance(bad[0], int) else "a number > 0"
                 each = " (each)" if isinstance(value, tuple) else ""
                 raise GankitError(f"{where} must be {kind}{each}, got {bad[0]}")
+
+    @classmethod
+    def data_defaults(cls, source: str, preset: str | None, values: dict[str, Any]) -> dict[str, Any]:
+        """Config values that training on `source` (a dataset name, a folder or a file) implies, before the
+        user's own `values`: by default a folder's `folder_defaults` (size and colour)."""
+        return dict(getattr(cls, "folder_defaults", {})) if Path(source).is_dir() else {}
 
     @classmethod
     def field_names(cls) -> list[str]:

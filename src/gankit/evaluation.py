@@ -17,7 +17,7 @@ import torch
 
 from gankit.data import NAMED, labeled_indices, load_data
 from gankit.data.batches import HeldOut
-from gankit.data.sources import load_for_spec
+from gankit.data.sources import is_single_image, load_for_spec
 from gankit.errors import GankitError
 from gankit.fileio import atomic_write_text
 from gankit.models.base import GANModel
@@ -128,7 +128,7 @@ def held_out(info: dict[str, Any], model: GANModel, split: str = "test") -> Held
     data = info.get("data", {})
     source = data.get("source", "mnist")
     spec = model.data_spec()
-    if source not in NAMED and spec.pairing == "none":
+    if source not in NAMED and spec.pairing == "none" and not is_single_image(source):
         raise GankitError(f"capabilities are measured on a named dataset's held-out split; {source} is a folder")
     # Held-out data is never jittered: the model's own size, centre crops.
     load = lambda s: load_for_spec(spec, source, s, data.get("data_dir"), data.get("direction", "AtoB"), False)  # noqa: E731

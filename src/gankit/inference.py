@@ -1,4 +1,5 @@
-"""What a trained variant does to images besides sampling: classify, encode, translate, inpaint, upscale.
+"""What a trained variant does to images besides sampling: classify, encode, translate, inpaint, upscale, and
+the single-image edits (paint to image, editing, harmonisation).
 
 Each function takes a loaded model or a run folder and uint8 images (C, H, W) at their own
 sizes, and returns uint8 images (or logits and codes); the padding, hole windows and tiling the
@@ -22,6 +23,7 @@ from gankit.models.base import GANModel
 from gankit.models.verbs import has_verb, models_with
 
 _MISSING = {
+    "size": "does not sample at other sizes or start scales", "inject": "does not take images into its pyramid",
     "classify": "has no `classify`", "encode": "has no `encode`", "translate": "does not translate images",
     "inpaint": "does not inpaint images", "upscale": "does not upscale images",
     "traverse": "has no latent codes to traverse", "attention": "has no attention maps to show",
@@ -145,3 +147,44 @@ def upscale(model_or_run, image: torch.Tensor, tile: int | None = None, device: 
     _check_uint8(image, model.input_channels("upscale"), "the image")
     y = model.upscale(to_unit_range(image[None]).to(model.device), tile=tile)  # (1, C, h * s, w * s)
     return to_uint8(y)[0]
+
+
+def paste(background: torch.Tensor, obj: torch.Tensor, at: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`obj` uint8 (C or C+1, h, w) pasted onto `background` uint8 (C, H, W) with its top-left corner at
+    `at` = (x, y) (default: centred); its alpha channel, if any, is the cut-out. Returns the composite
+    (C, H, W) uint8 and the mask (1, H, W) float in [0, 1] of where the object went."""
+    c, height, width = background.shape
+    h, w = obj.shape[-2:]
+    if h > height or w > width:
+        raise GankitError(f"the pasted image is {h}x{w} px but the background is {height}x{width}: scale it down first")
+    x, y = at if at is not None else ((width - w) // 2, (height - h) // 2)
+    if not (0 <= x <= width - w and 0 <= y <= height - h):
+        raise GankitError(f"--at {x},{y} puts the {h}x{w} px object outside the {height}x{width} px image "
+                          f"(x in 0..{width - w}, y in 0..{height - h})")
+    alpha = obj[c:c + 1].float() / 255 if obj.shape[0] > c else torch.ones(1, h, w)
+    mask = torch.zeros(1, height, width)
+    mask[:, y:y + h, x:x + w] = alpha
+    composite = background.float()
+    region = composite[:, y:y + h, x:x + w]
+    composite[:, y:y + h, x:x + w] = alpha * obj[:c].float() + (1 - alpha) * region
+    return composite.round().to(torch.uint8), mask
+
+
+@torch.no_grad()
+def inject(model_or_run, image: torch.Tensor, scale: int | None = None, mask: torch.Tensor | None = None,
+           n: int = 1, seed: int = 0, device: str = "cpu") -> torch.Tensor:
+    """uint8 `image` (C, H, W) entered into the pyramid at `scale` (default: the middle one) and refined by the
+    scales above it: `n` results uint8 (n, C, H', W') at the training shape. With `mask` (1, H, W) in [0, 1],
+    the result is kept only there (softened by a 5 px blur) and the input elsewhere (editing, harmonisation)."""
+    model = _model_for(model_or_run, "inject", device)
+    _check_uint8(image, model.data_spec().channels, "the image")
+    x = to_unit_range(image[None]).to(model.device)  # (1, C, H, W)
+    gen = torch.Generator(model.device).manual_seed(seed)
+    out = model.inject(x, scale, n=n, generator=gen)  # (n, C, H', W')
+    if mask is not None:
+        hw = out.shape[-2:]
+        soft = F.avg_pool2d(F.interpolate(mask[None].float().to(model.device), size=hw, mode="bilinear",
+                                          align_corners=False), 5, stride=1, padding=2, count_include_pad=False)
+        base = F.interpolate(x, size=hw, mode="bilinear", align_corners=False, antialias=True)
+        out = soft * out + (1 - soft) * base
+    return to_uint8(out)

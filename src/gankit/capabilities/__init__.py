@@ -72,10 +72,14 @@ from gankit.capabilities import (  # noqa: E402, F401
     inpainting,
     latent,
     pairs,
+    pyramid,
+    scales,
     semi_supervised,
+    single_image,
     style,
     super_resolution,
     translation,
+    video,
 )
 
 __all__ = ["CAPABILITIES", "HeldOut", "get_capability", "list_capabilities", "measure", "register_capability"]

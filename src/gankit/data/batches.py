@@ -60,6 +60,15 @@ class DataSpec:
     # domains; domain A arrives as Batch.images and domain B as Batch.b.
     pairing: str = "none"  # none | paired | unpaired
     channels_b: int = 0  # domain B's channels (two-domain variants)
+    # (H, W) of images that are not square (SinGAN's one photo); None: image_size x image_size.
+    image_shape: tuple[int, int] | None = None
+    # > 0: every image is a clip of this many frames stacked along channels, frame-major
+    # (gankit.data.clips): `channels` = frames * channels per frame, batches (B, T*C, H, W).
+    frames: int = 0
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        return self.image_shape or (self.image_size, self.image_size)
 
 
 class BatchStream:
@@ -82,7 +91,9 @@ class BatchStream:
             self.sampler: BatchSampler | None = None
             return
         self.pairs = None
-        if dataset.images.shape[-1] != size:
+        if image_size is None and spec.image_shape is not None:
+            size = spec.image_shape  # type: ignore[assignment]
+        if tuple(dataset.images.shape[-2:]) != (size if isinstance(size, tuple) else (size, size)):
             dataset = dataset.fit(size, dataset.images.shape[1])
         self.sampler = BatchSampler(dataset, batch_size, shuffle_seed, rank, world_size)
         if spec.labels_per_class:

@@ -14,37 +14,41 @@ import torch.nn.functional as F
 from gankit.errors import GankitError
 
 
-def fit_images(images: torch.Tensor, size: int, channels: int, chunk: int = 2048) -> torch.Tensor:
-    """Resize (antialiased) and convert channels of uint8 `(N, C, H, W)` images; returns uint8."""
+def fit_images(images: torch.Tensor, size: int | tuple[int, int], channels: int, chunk: int = 2048) -> torch.Tensor:
+    """Resize (antialiased; to cover, then centre-crop) and convert channels of uint8 `(N, C, H, W)` images to
+    `size` x `size` or to `size` = (H, W); returns uint8."""
     if images.dtype != torch.uint8 or images.dim() != 4:
         raise GankitError(f"expected uint8 images of shape (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
     c = images.shape[1]
+    hw = size if isinstance(size, tuple) else (size, size)
+    if c == channels and tuple(images.shape[-2:]) == hw:  # already fitted (also clips: frames stacked in channels)
+        return images.contiguous()
     if c not in (1, 3, 4):
         raise GankitError(f"images have {c} channels; gankit reads 1 (gray), 3 (RGB) or 4 (RGBA) channels")
     if c == 4:
         images, c = images[:, :3], 3  # alpha is dropped
-    if c == channels and images.shape[-2:] == (size, size):
+    if c == channels and tuple(images.shape[-2:]) == hw:
         return images.contiguous()
-    out = torch.empty(images.shape[0], channels, size, size, dtype=torch.uint8)
+    out = torch.empty(images.shape[0], channels, *hw, dtype=torch.uint8)
     for start in range(0, images.shape[0], chunk):
         x = images[start : start + chunk].float()
         if c == 3 and channels == 1:
             x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)  # ITU-R 601 luma
         elif c == 1 and channels == 3:
             x = x.expand(-1, 3, -1, -1)
-        if x.shape[-2:] != (size, size):
-            x = _resize_center_crop(x, size)
+        if tuple(x.shape[-2:]) != hw:
+            x = _resize_center_crop(x, hw)
         out[start : start + chunk] = x.round().clamp(0, 255).to(torch.uint8)  # x may be an expanded view
     return out
 
 
-def _resize_center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
-    h, w = x.shape[-2:]
-    scale = size / min(h, w)
-    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+def _resize_center_crop(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    (h, w), (th, tw) = x.shape[-2:], hw
+    scale = max(th / h, tw / w)
+    nh, nw = max(th, round(h * scale)), max(tw, round(w * scale))
     x = F.interpolate(x, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)
-    top, left = (nh - size) // 2, (nw - size) // 2
-    return x[..., top : top + size, left : left + size]
+    top, left = (nh - th) // 2, (nw - tw) // 2
+    return x[..., top : top + th, left : left + tw]
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
@@ -93,7 +97,7 @@ class ImageDataset:
     def __len__(self) -> int:
         return self.images.shape[0]
 
-    def fit(self, size: int, channels: int) -> ImageDataset:
+    def fit(self, size: int | tuple[int, int], channels: int) -> ImageDataset:
         return ImageDataset(fit_images(self.images, size, channels), self.labels, self.name, self.class_names)
 
     def subset(self, n: int) -> ImageDataset:

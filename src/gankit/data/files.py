@@ -41,6 +41,18 @@ def read_image(path: str | os.PathLike, channels: int) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)))
 
 
+def read_alpha(path: str | os.PathLike) -> torch.Tensor | None:
+    """The alpha channel of an image file as uint8 `(1, H, W)`, or None when it has none."""
+    try:
+        with Image.open(path) as img:
+            if "A" not in img.getbands() and "transparency" not in img.info:
+                return None
+            alpha = np.asarray(img.convert("RGBA"))[..., 3]
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None  # read_image gives the one-line error for files it cannot read
+    return torch.from_numpy(np.ascontiguousarray(alpha))[None]
+
+
 def read_inputs(path: str | os.PathLike, size: int, channels: int) -> Inputs:
     """Images under `path`, fitted to `size` x `size` and `channels` (resize shorter side, centre crop)."""
     path = Path(path)

@@ -20,7 +20,7 @@ TORCHVISION_SETS = {
     "fashion-mnist": ("FashionMNIST", "FashionMNIST"),
     "cifar10": ("CIFAR10", "cifar-10-batches-py"),
 }
-NAMED = ("mnist", "fashion-mnist", "mnist-m", "cifar10", "photos")
+NAMED = ("mnist", "fashion-mnist", "mnist-m", "cifar10", "photos", "moving-mnist", "moving-mnist-1")
 # Debian's dataset-fashion-mnist package puts the original IDX archives here.
 FASHION_MNIST_DIRS = (Path("/usr/share/datasets/fashion-mnist"),)
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -59,17 +59,23 @@ def _torchvision_set(name: str, root: Path, train: bool, download: bool) -> Imag
 
 def load_data(
     source: str,
-    image_size: int,
+    image_size: int | tuple[int, int],
     channels: int,
     split: str = "train",
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
+    frames: int = 0,
 ) -> ImageDataset:
     """Load `source` (a name in NAMED or a folder path) at the model's size and channels.
 
     `split` is "train" or "test" ("valid" too for the embedded MNIST, whose train split is
-    the standard 50k so that 10k stay held out for validation).
+    the standard 50k so that 10k stay held out for validation). `frames` > 0: clips of that many frames
+    stacked along `channels` (moving-mnist, two digits, or moving-mnist-1, one; gankit.data.moving_mnist).
     """
+    if frames or source.startswith("moving-mnist"):
+        from gankit.data.moving_mnist import load_moving_mnist
+
+        return load_moving_mnist(source, split, image_size, channels, frames)
     if source == "photos":
         return photo_crops(split, image_size).fit(image_size, channels)
     if source == "mnist-m":  # made by the code from the embedded MNIST and the bundled photos
@@ -90,10 +96,35 @@ def load_data(
         if split not in ("train", "test"):
             raise GankitError(f"{source} has splits train and test, not {split!r}")
         return _torchvision_set(source, root, split == "train", download).fit(image_size, channels)
+    if is_single_image(source):  # one image (single-image variants such as singan)
+        return ImageDataset(single_image(source, channels)[None], None, Path(source).stem).fit(image_size, channels)
     path = Path(source)
     if not path.exists():
-        raise GankitError(f"--data {source!r} is neither a folder nor one of {', '.join(NAMED)}")
+        raise GankitError(f"--data {source!r} is neither a folder, an image file, photo:NAME nor one of {', '.join(NAMED)}")
+    if not isinstance(image_size, int):
+        raise GankitError(f"--data {source}: a folder trains square images; give one image file for this model")
     return load_folder(path, image_size, channels)
+
+
+def is_single_image(source: str) -> bool:
+    return source.startswith("photo:") or Path(source).is_file()
+
+
+def single_image(source: str, channels: int) -> torch.Tensor:
+    """uint8 (C, H, W) at its own size: an image file, or `photo:NAME`, one of the photos bundled with
+    scikit-image (e.g. photo:motorcycle_left; names as in skimage/data without the extension)."""
+    from gankit.data.files import read_image
+
+    if not source.startswith("photo:"):
+        return read_image(source, channels)
+    import importlib.resources
+
+    root = Path(str(importlib.resources.files("skimage") / "data"))
+    names = sorted(p.stem for p in root.iterdir() if p.suffix in (".png", ".jpg"))
+    name = source.removeprefix("photo:")
+    if name not in names:
+        raise GankitError(f"--data {source}: no such bundled photo; choose from {', '.join(names)}")
+    return read_image(next(root.glob(f"{name}.*")), channels)
 
 
 def _idx_fashion_mnist(split: str, data_dir: str | os.PathLike | None) -> ImageDataset | None:
@@ -157,4 +188,5 @@ def load_for_spec(spec: Any, source: str, split: str = "train", data_dir: str | 
                                aligned=spec.pairing == "paired", augment=augment if split == "train" else False)
     if direction != "AtoB":
         raise GankitError("--direction applies to translation models only")
-    return load_data(source, spec.image_size, spec.channels, split=split, data_dir=data_dir)
+    return load_data(source, spec.image_shape or spec.image_size, spec.channels, split=split, data_dir=data_dir,
+                     frames=spec.frames)

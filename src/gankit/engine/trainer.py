@@ -272,10 +272,10 @@ class Trainer:
             self._check_two_domain(spec, dataset)
             return
         shape = tuple(dataset.images.shape[1:])
-        if shape != (spec.channels, spec.image_size, spec.image_size):
+        if shape != (spec.channels, *spec.hw):
             raise GankitError(
                 f"data {dataset.name} has images of shape {shape} but {model.name} expects "
-                f"{(spec.channels, spec.image_size, spec.image_size)}: load it with the model's image_size and channels"
+                f"{(spec.channels, *spec.hw)}: load it with the model's image_size and channels"
             )
         if spec.needs_labels and dataset.labels is None:
             raise GankitError(f"{model.name} needs class labels but {dataset.name} has none (put images in one subfolder per class)")

@@ -17,6 +17,7 @@ from gankit.losses.adversarial import (
     g_relativistic_average,
     g_wasserstein,
 )
+from gankit.losses.consistency import color_consistency, color_mean_covariance, kl_standard_normal
 from gankit.losses.penalties import (
     clip_weights_,
     dragan_perturb,
@@ -24,11 +25,14 @@ from gankit.losses.penalties import (
     interpolate,
     orthogonal_penalty,
     per_sample_grad_norm,
+    pixel_gradient_penalty,
     r1_penalty,
 )
 
 __all__ = [
     "clip_weights_",
+    "color_consistency",
+    "color_mean_covariance",
     "d_bce",
     "d_hinge",
     "d_least_squares",
@@ -46,7 +50,9 @@ __all__ = [
     "g_relativistic_average",
     "g_wasserstein",
     "gradient_penalty",
+    "pixel_gradient_penalty",
     "interpolate",
+    "kl_standard_normal",
     "orthogonal_penalty",
     "per_sample_grad_norm",
     "r1_penalty",

@@ -28,6 +28,13 @@ def gradient_penalty(outputs: torch.Tensor, inputs: torch.Tensor, target: float 
     return ((per_sample_grad_norm(outputs, inputs) - target) ** 2).mean()
 
 
+def pixel_gradient_penalty(outputs: torch.Tensor, inputs: torch.Tensor, target: float = 1.0) -> torch.Tensor:
+    """E over pixels of (||d sum(D) / d x_pixel||_2 over channels - target)^2: SinGAN's code penalises a patch
+    critic per pixel, the gradient of its whole output map at each input pixel, not one norm per image."""
+    (grad,) = torch.autograd.grad(outputs.sum(), inputs, create_graph=True)
+    return ((grad.norm(2, dim=1) - target) ** 2).mean()
+
+
 def dragan_perturb(real: torch.Tensor, scale: float = 0.5, generator: torch.Generator | None = None) -> torch.Tensor:
     """DRAGAN (arXiv 1705.07215): x + delta, delta = scale * std(x) * U[0, 1] per element."""
     noise = torch.rand(real.shape, device=real.device, generator=generator)

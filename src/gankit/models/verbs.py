@@ -96,10 +96,28 @@ class LatentRenderer(Protocol):
         """Images (B, C, S, S) in [-1, 1] of `latents` in `space`, from the sampling (EMA) generator."""
 
 
+@runtime_checkable
+class AnySizeSampler(Protocol):
+    def sample_at(self, n: int, size: tuple[int, int] | None = None, start_scale: int = 0,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+        """`n` images (n, C, H, W) at `size` (H, W) (default: the training shape), with fresh noise from
+        `start_scale` of the generator's pyramid up (0 = coarsest)."""
+
+
+@runtime_checkable
+class Injector(Protocol):
+    def inject(self, image: torch.Tensor, scale: int | None = None, n: int = 1,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """`image` (1, C, h, w) in [-1, 1] entered at pyramid `scale` (None: the variant's default) and refined
+        by the scales above:
+        (n, C, H, W) (paint to image, editing, harmonisation)."""
+
+
 VERBS: dict[str, type] = {
     "classify": Classifier, "encode": Encoder, "translate": Translator,
     "inpaint": Inpainter, "upscale": Upscaler, "traverse": Traverser, "attention": AttentionMapper,
     "truncate": TruncatedSampler, "dmap": DiscriminatorMapper, "mix": StyleMixer, "interpolate": LatentRenderer,
+    "size": AnySizeSampler, "inject": Injector,
 }
 
 
@@ -116,6 +134,8 @@ def verbs_of(model_or_class: object) -> list[str]:
 
 def task_of(cls: type) -> str:
     """generate | translate | enhance | adapt, from the verbs a variant defines."""
+    if has_verb(cls, "size"):  # a generator of any size first, even one that also upscales (singan)
+        return "generate"
     if has_verb(cls, "upscale") or has_verb(cls, "inpaint"):
         return "enhance"
     if has_verb(cls, "translate"):
