@@ -264,6 +264,17 @@ class GANModel(nn.Module):
         return {"name": self.name, "paper": self.paper, "arxiv": self.arxiv, "task": self.task, "data": self.data_needs}
 
 
+def check_class_labels(labels: torch.Tensor | None, n: int, num_classes: int, device: torch.device) -> torch.Tensor:
+    """The classes to draw `n` images of, on `device`: `labels` (n,) int64 checked, or 0..K-1 cycled when None."""
+    if labels is None:
+        return torch.arange(n, device=device) % num_classes  # (n,)
+    if labels.shape != (n,) or labels.dtype != torch.long:
+        raise GankitError(f"labels must be an int64 tensor of shape ({n},), got {tuple(labels.shape)} {labels.dtype}")
+    if n and (labels.min() < 0 or labels.max() >= num_classes):
+        raise GankitError(f"labels must lie in 0..{num_classes - 1}, got {labels.min().item()}..{labels.max().item()}")
+    return labels.to(device)
+
+
 class ClassRowsGrid:
     """Mixin for class-conditional generators (`config.num_classes`): sample grids show one class per row."""
 

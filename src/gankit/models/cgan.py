@@ -29,7 +29,7 @@ from torch import nn
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import d_bce, g_nonsaturating
-from gankit.models.base import Batch, ClassRowsGrid, DataSpec, GANModel
+from gankit.models.base import Batch, ClassRowsGrid, DataSpec, GANModel, check_class_labels
 from gankit.nn import check_dcgan_size, dcgan_init
 from gankit.nn.conditional import LabelConcatDiscriminator, LabelConcatGenerator
 from gankit.optim import adam
@@ -125,14 +125,7 @@ class CGAN(ClassRowsGrid, GANModel):
     # ---- sampling by class -----------------------------------------------------------------
     def check_labels(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
         """The labels to draw, on the model's device: `labels` checked, or 0..K-1 cycled."""
-        k = self.config.num_classes
-        if labels is None:
-            return torch.arange(n, device=self.device) % k  # (n,)
-        if labels.shape != (n,) or labels.dtype != torch.long:
-            raise GankitError(f"labels must be an int64 tensor of shape ({n},), got {tuple(labels.shape)} {labels.dtype}")
-        if n and (labels.min() < 0 or labels.max() >= k):
-            raise GankitError(f"labels must lie in 0..{k - 1}, got {labels.min().item()}..{labels.max().item()}")
-        return labels.to(self.device)
+        return check_class_labels(labels, n, self.config.num_classes, self.device)
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -31,7 +31,7 @@ from torch import nn
 from gankit.config import Config, check_channels
 from gankit.errors import GankitError
 from gankit.losses import color_consistency, d_bce, g_nonsaturating, kl_standard_normal
-from gankit.models.base import Batch, DataSpec, GANModel
+from gankit.models.base import Batch, DataSpec, GANModel, check_class_labels
 from gankit.nn.stack import ScaleDiscriminator, StackGenerator, downsample
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -176,13 +176,7 @@ class StackGAN2(GANModel):
             if labels is not None:
                 raise GankitError(f"{self.name} is unconditional (num_classes 0): it takes no labels")
             return None
-        if labels is None:
-            return torch.arange(n, device=self.device) % k  # (n,)
-        if labels.shape != (n,) or labels.dtype != torch.long:
-            raise GankitError(f"labels must be an int64 tensor of shape ({n},), got {tuple(labels.shape)} {labels.dtype}")
-        if n and (labels.min() < 0 or labels.max() >= k):
-            raise GankitError(f"labels must lie in 0..{k - 1}, got {labels.min().item()}..{labels.max().item()}")
-        return labels.to(self.device)
+        return check_class_labels(labels, n, k, self.device)
 
     @torch.no_grad()
     def sample_scales(self, n: int, labels: torch.Tensor | None = None,
