@@ -120,8 +120,11 @@ class SinGANConfig(Config):
         return min(self.conv_width * 2 ** (scale // 4), self.max_conv_width)
 
 
-def conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2))
+def conv_stack(c_in: int, width: int, layers: int, c_out: int) -> list[nn.Module]:
+    """`layers` valid 3x3 convs, BN and leaky ReLU 0.2 between them: the body of both nets at every scale."""
+    blocks = [nn.Sequential(nn.Conv2d(c_in if i == 0 else width, width, 3), nn.BatchNorm2d(width), nn.LeakyReLU(0.2))
+              for i in range(layers - 1)]
+    return [*blocks, nn.Conv2d(width, c_out, 3)]
 
 
 class ScaleGenerator(nn.Module):
@@ -131,8 +134,7 @@ class ScaleGenerator(nn.Module):
     def __init__(self, channels: int, width: int, layers: int) -> None:
         super().__init__()
         self.pad = layers  # each valid 3x3 conv trims one pixel per side
-        self.body = nn.Sequential(conv_block(channels, width), *[conv_block(width, width) for _ in range(layers - 2)],
-                                  nn.Conv2d(width, channels, 3), nn.Tanh())
+        self.body = nn.Sequential(*conv_stack(channels, width, layers, channels), nn.Tanh())
 
     def forward(self, noise: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:  # (B, C, h, w) each
         return self.body(F.pad(noise + prev, [self.pad] * 4)) + prev
@@ -143,8 +145,7 @@ class PatchCritic(nn.Module):
 
     def __init__(self, channels: int, width: int, layers: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv_block(channels, width), *[conv_block(width, width) for _ in range(layers - 2)],
-                                  nn.Conv2d(width, 1, 3))
+        self.body = nn.Sequential(*conv_stack(channels, width, layers, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
@@ -216,6 +217,7 @@ class SinGAN(GANModel):
 
     def _activate(self, n: int) -> None:
         self.scale.fill_(n)
+        self._rec_input: tuple[int, torch.Tensor] | None = None  # scale n's reconstruction input, made once
         for i, (g, d) in enumerate(zip(self.generators, self.critics)):
             g.requires_grad_(i == n)
             d.requires_grad_(i == n)
@@ -250,8 +252,14 @@ class SinGAN(GANModel):
         shapes = self.config.shapes()
         if n == 0:
             return torch.zeros(batch, self.config.channels, *shapes[0], device=self.device)
+        if rec:  # the scales below are frozen and their noise fixed: one reconstruction serves the whole scale
+            cached = self._rec_input
+            if cached is None or cached[0] != n or cached[1].device != self.device:
+                with torch.no_grad():
+                    self._rec_input = cached = (n, resize(self._reconstruct(n - 1), shapes[n]))
+            return cached[1].expand(batch, -1, -1, -1)
         with torch.no_grad():
-            x = self._reconstruct(n - 1).expand(batch, -1, -1, -1) if rec else self._run(n - 1, shapes, batch)
+            x = self._run(n - 1, shapes, batch)
         return resize(x, shapes[n])
 
     # ---- training --------------------------------------------------------------------------------
