@@ -95,6 +95,9 @@ def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> 
             labels = torch.randint(0, 10, (4 * batch,), generator=g)  # domain A is labelled for e.g. PixelDA
             return ImageDataset(torch.randint(0, 256, shape, dtype=torch.uint8, generator=g), labels)
         dataset = TwoDomainDataset(domain(spec.channels), domain(spec.channels_b), spec.pairing == "paired", "random")
+    elif spec.frames or spec.image_shape is not None:  # clips and one-photo variants: random data of their shape
+        g = torch.Generator().manual_seed(0)
+        dataset = ImageDataset(torch.randint(0, 256, (4 * batch, spec.channels, *spec.hw), dtype=torch.uint8, generator=g))
     else:
         dataset = load_data("mnist", spec.image_size, spec.channels, split="train")
     # The engine's own batches (labels travel with the images; semi-supervised: the small labelled batch).
@@ -111,8 +114,9 @@ def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> 
 
     for _ in range(args.warmup):
         step()
+    h, w = spec.hw
     info = {"params": sum(p.numel() for p in model.parameters()), "channels": spec.channels, "image_size": spec.image_size,
-            "batch": batch, "sample_batch": sample_batch_for(spec.image_size, args.sample_batch)}
+            "image_hw": [h, w], "batch": batch, "sample_batch": sample_batch_for(max(h, w), args.sample_batch)}
     return Runner(step, lambda n: model.sample(n, labels=model.grid_labels(n)), info)
 
 
@@ -390,7 +394,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['date']}; torch {result['torch']}, torchvision {result['torchvision']}, gankit {result['gankit']}; "
         f"{result['cpu_count']} CPUs, 1-min load average {result['load_avg_1min_start']} at start, "
         f"{result['load_avg_1min_end']} at end. Paper-default configs, batch {a['batch']} (or the paper's smaller batch, "
-        "column `batch`; translation variants train on random images at their paper size); gankit models read the "
+        "column `batch`; translation, clip and one-photo variants train on random images of their paper shape); gankit models read the "
         f"embedded MNIST through the engine's BatchStream. Train: {a['warmup']} warm-up steps, then up to "
         f"{a['steps']} timed steps (at most {a['max_seconds']:g} s) per model, interleaved in rounds of {a['round']}; "
         "img/s = batch / median step time (the mean-based figure beside it). Models are timed "
@@ -422,8 +426,9 @@ def markdown(result: dict[str, Any]) -> str:
                 lines.append(f"| {name} | | | | | | | | | {row['error'].replace('|', '/')} |")
                 continue
             c, size = row.get("channels", 1), row.get("image_size", 28)
+            h, w = row.get("image_hw", (size, size))
             lines.append(
-                f"| {name} | {row['params']:,} | {c}×{size}×{size} | {row.get('batch', BATCH)} | {row['timed_steps']} "
+                f"| {name} | {row['params']:,} | {c}×{h}×{w} | {row.get('batch', BATCH)} | {row['timed_steps']} "
                 f"| {img_per_s(row['train_img_per_s'])} | {row['train_ms_per_step_median']:.1f} "
                 f"| {img_per_s(row['train_img_per_s_mean'])} | {img_per_s(row['sample_img_per_s'])} | |"
             )

@@ -20,9 +20,8 @@ from gankit.data import ImageDataset, labeled_indices, load_mnist
 from gankit.engine import TrainConfig, Trainer
 from gankit.errors import GankitError
 from gankit.evaluation import measure_capability
-from gankit.losses import d_semi_supervised
+from gankit.losses import d_semi_supervised, feature_matching
 from gankit.models.base import Batch
-from gankit.models.sgan import feature_matching
 
 
 def test_losses_match_the_fake_class_with_logit_zero():

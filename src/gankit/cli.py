@@ -251,11 +251,11 @@ def _inject_and_write(args: argparse.Namespace, image, mask=None) -> None:
     print(f"wrote {out}")
 
 
-def _single_image_run(args: argparse.Namespace):
+def _single_image_run(args: argparse.Namespace, model=None):
     from gankit import api
     from gankit.inference import require
 
-    model = api.load(args.run, device=args.device)
+    model = api.load(args.run, device=args.device) if model is None else model
     require(model, "inject")
     if args.n < 1:
         raise GankitError(f"-n must be at least 1, got {args.n}")
@@ -271,12 +271,51 @@ def cmd_paint2image(args: argparse.Namespace) -> None:
 
 
 def cmd_edit(args: argparse.Namespace) -> None:
+    """--mask: blend an edited image back into a pyramid (inject); --label: re-render it as other classes (relabel)."""
+    from gankit import api
     from gankit.data.files import read_image
     from gankit.data.masks import read_mask
+    from gankit.models.verbs import has_verb, models_with
 
-    model = _single_image_run(args)
-    image = read_image(args.image, model.data_spec().channels)
-    _inject_and_write(args, image, mask=read_mask(args.mask, *image.shape[-2:])[0])
+    model = api.load(args.run, device=args.device)
+    flag, verb = ("--label", "relabel") if args.label is not None else ("--mask", "inject")
+    if args.label is not None and args.mask is not None:
+        raise GankitError("give --mask (a region to blend back) or --label (classes to re-render as), not both")
+    if args.label is None and args.mask is None:
+        raise GankitError(f"give --mask (models that take images into a pyramid: {models_with('inject')}) or --label "
+                          f"(models that relabel: {models_with('relabel')})")
+    if not has_verb(model, verb):
+        raise GankitError(f"{model.name} cannot edit with {flag}: --mask edits need {models_with('inject')}, "
+                          f"--label edits need {models_with('relabel')}")
+    if verb == "inject":
+        model = _single_image_run(args, model)
+        image = read_image(args.image, model.data_spec().channels)
+        _inject_and_write(args, image, mask=read_mask(args.mask, *image.shape[-2:])[0])
+        return
+    _relabel_and_write(args, model)
+
+
+def _relabel_and_write(args: argparse.Namespace, model) -> None:
+    from gankit import inference
+    from gankit.data.files import read_image
+
+    if args.scale is not None or args.n != 1:
+        raise GankitError("--scale and -n are for --mask edits; a --label edit gives one image per class")
+    num_classes = model.data_spec().num_classes
+    try:
+        labels = [int(v) for v in args.label.split(",") if v.strip()]
+    except ValueError:
+        raise GankitError(f"--label takes class numbers such as 3 or 1,2,3, got {args.label!r}") from None
+    if not labels or any(not 0 <= k < num_classes for k in labels):
+        raise GankitError(f"--label {args.label}: classes are 0..{num_classes - 1}")
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise GankitError(f"--out {out}: give a .png name (several labels write NAME_K.png each)")
+    results = inference.relabel(model, read_image(args.image, model.data_spec().channels), labels)  # (L, C, S, S)
+    paths = [out] if len(labels) == 1 else [out.with_name(f"{out.stem}_{k}.png") for k in labels]
+    for image, path in zip(results, paths):
+        _write_image(image, path)
+        print(f"wrote {path}")
 
 
 def cmd_harmonize(args: argparse.Namespace) -> None:
@@ -593,7 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a variant (or --resume a run)")
     t.add_argument("model", nargs="?", help="variant name, see `gankit list`")
-    t.add_argument("--data", default="mnist", help="mnist (embedded), fashion-mnist, cifar10, or an image folder; "
+    t.add_argument("--data", default="mnist", help="mnist (embedded), stacked-mnist (embedded: 3 digits as RGB, 1,000 modes), "
+                   "fashion-mnist, cifar10, or an image folder; "
                    "translation: edges2digits, mnist-m (embedded), or a folder in the aligned or unaligned format; "
                    "single-image models (singan): one image file, or photo:NAME (a photo bundled with scikit-image)")
     t.add_argument("--data-dir", help="folder holding torchvision's dataset layout")
@@ -659,7 +699,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     edits = (("paint2image", "turn a rough painting into an image like the run's one training image (singan)",
               cmd_paint2image),
-             ("edit", "blend an edited copy of the training image back into its patch statistics (singan)", cmd_edit),
+             ("edit", "edit an image: --mask blends an edited copy of the training image back into its patch "
+              "statistics (singan); --label re-renders it as other classes, keeping its style (icgan)", cmd_edit),
              ("harmonize", "paste an object onto the training image and match it to the image's look (singan)",
               cmd_harmonize))
     for verb, help_text, func in edits:
@@ -668,14 +709,19 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "paint2image":
             p.add_argument("paint", help="the painting (any size; resized to the training image's shape)")
         elif verb == "edit":
-            p.add_argument("image", help="the edited image (e.g. the training image with a region moved)")
-            p.add_argument("--mask", required=True, help="an image of the same size, white where it was edited")
+            p.add_argument("image", help="with --mask: the edited image (e.g. the training image with a region "
+                           "moved); with --label: the image to re-render (resized to the model's size)")
+            p.add_argument("--mask", help="models that take images into a pyramid (singan): an image of the same "
+                           "size, white where it was edited")
+            p.add_argument("--label", help="models that relabel (icgan): the class to re-render the image as, or a "
+                           "comma list (one output per class: --out NAME.png writes NAME_K.png)")
         else:
             p.add_argument("--paste", required=True, help="the object: a PNG whose alpha channel cuts it out "
                            "(without one, its whole rectangle is pasted)")
             p.add_argument("--at", metavar="X,Y", help="its top-left corner in the background (default: centred)")
             p.add_argument("--background", help="paste onto this image instead of the run's training image")
-        p.add_argument("--out", required=True, help="a .png (with -n > 1: a grid of the results)")
+        p.add_argument("--out", required=True, help="a .png (with -n > 1: a grid of the results" +
+                       ("; with --label 1,2: NAME_1.png, NAME_2.png)" if verb == "edit" else ")"))
         p.add_argument("--scale", type=int, help="the pyramid scale the image enters at, 1 (coarse: freer) .. the "
                        "finest (faithful); default: the middle scale")
         p.add_argument("-n", type=int, default=1, help="results with different noise (default 1)")

@@ -1,5 +1,5 @@
 """What a trained variant does to images besides sampling: classify, encode, translate, inpaint, upscale, and
-the single-image edits (paint to image, editing, harmonisation).
+the single-image edits (paint to image, editing, harmonisation) and label edits (relabel).
 
 Each function takes a loaded model or a run folder and uint8 images (C, H, W) at their own
 sizes, and returns uint8 images (or logits and codes); the padding, hole windows and tiling the
@@ -29,6 +29,7 @@ _MISSING = {
     "traverse": "has no latent codes to traverse", "attention": "has no attention maps to show",
     "truncate": "has no truncated sampler", "dmap": "has no per-pixel discriminator maps",
     "mix": "has no styles to mix", "interpolate": "has no latent to interpolate",
+    "relabel": "does not re-render images as another class",
 }
 
 
@@ -188,3 +189,20 @@ def inject(model_or_run, image: torch.Tensor, scale: int | None = None, mask: to
         base = F.interpolate(x, size=hw, mode="bilinear", align_corners=False, antialias=True)
         out = soft * out + (1 - soft) * base
     return to_uint8(out)
+
+
+@torch.no_grad()
+def relabel(model_or_run, image: torch.Tensor, labels: Sequence[int], device: str = "cpu") -> torch.Tensor:
+    """uint8 `image` (C, H, W), resized to the model's size, re-rendered as each class in `labels`
+    keeping its style: uint8 (len(labels), C, S, S)."""
+    from gankit.data.core import fit_images
+
+    model = _model_for(model_or_run, "relabel", device)
+    spec = model.data_spec()
+    _check_uint8(image, spec.channels, "the image")
+    bad = [k for k in labels if not 0 <= k < spec.num_classes]
+    if not labels or bad:
+        raise GankitError(f"labels must lie in 0..{spec.num_classes - 1}, got {list(labels)}")
+    x = to_unit_range(fit_images(image[None], spec.image_size, spec.channels)).to(model.device)  # (1, C, S, S)
+    y = torch.tensor(list(labels), dtype=torch.long, device=model.device)  # (L,)
+    return to_uint8(model.relabel(x.expand(len(y), -1, -1, -1), y))

@@ -10,11 +10,13 @@ import torch.nn.functional as F
 from gankit.capabilities import register_capability
 from gankit.data.batches import HeldOut
 from gankit.errors import GankitError
+from gankit.losses.quadratic import pearson_correlation
 from gankit.metrics.probes import (
     accuracy,
     best_mapping_accuracy,
     digit_classes,
     knn_accuracy,
+    linear_probe_accuracy,
     mmd_rbf,
     predict,
     train_supervised,
@@ -93,6 +95,40 @@ def knn_probe(model: Any, train_x: torch.Tensor, train_y: torch.Tensor, test_x: 
         return F.normalize(predict(model.encode, images, model.device), dim=1)  # (N, latent_dim)
 
     return knn_accuracy(codes(train_x), train_y, codes(test_x), test_y, k=k)
+
+
+@register_capability("orthogonal_codes")
+def orthogonal_codes(model: Any, data: HeldOut, baselines: bool = False, n_fresh: int = 10_000) -> dict[str, float]:
+    """O-GAN's claims: `rho/fresh_z`, the mean Pearson correlation of `n_fresh` fresh z with E(G(z));
+    `linear_acc/test` (a logistic regression) and `knn_acc/test` (k = 5, cosine) on E's codes of
+    10,000 training images, tested on the test split; `label_keep`, how often G(E(x)) of a test digit
+    is judged (lenet-mnist) the digit x shows (chance 0.10). Baselines: the same on an untrained model."""
+    if data.train.labels is None or data.test.labels is None:
+        raise GankitError("the orthogonal-code probes need labelled train and test images (e.g. mnist)")
+    gen = torch.Generator().manual_seed(data.seed)
+    idx = torch.randperm(len(data.train), generator=gen)[:10_000]
+    train_x, train_y = data.train.images[idx], data.train.labels[idx]
+    test_x, test_y = data.test.images, data.test.labels
+    z = torch.randn(n_fresh, model.config.latent_dim, generator=gen)  # (n_fresh, latent_dim), drawn on the CPU
+
+    def probes(m: Any) -> dict[str, float]:
+        rho = torch.cat([pearson_correlation(part, m.encode(m.generate(part.to(m.device))).cpu())
+                         for part in z.split(500)])  # (n_fresh,)
+        train_codes = predict(m.encode, train_x, m.device)  # (10000, latent_dim)
+        test_codes = predict(m.encode, test_x, m.device)  # (N, latent_dim)
+        recon = predict(m.reconstruct, test_x, m.device)  # (N, C, H, W) in [-1, 1]
+        return {"rho/fresh_z": rho.mean().item(),
+                "linear_acc/test": linear_probe_accuracy(train_codes, train_y, test_codes, test_y),
+                "knn_acc/test": knn_probe(m, train_x, train_y, test_x, test_y),
+                "label_keep": accuracy(digit_classes(recon), test_y)}
+
+    out = probes(model)
+    if baselines:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(data.seed)
+            fresh = type(model)(model.config).to(model.device).eval()
+        out |= {f"baseline/{k}/untrained": v for k, v in probes(fresh).items()}
+    return out
 
 
 @register_capability("autoencoder_codes")

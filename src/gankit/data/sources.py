@@ -20,7 +20,7 @@ TORCHVISION_SETS = {
     "fashion-mnist": ("FashionMNIST", "FashionMNIST"),
     "cifar10": ("CIFAR10", "cifar-10-batches-py"),
 }
-NAMED = ("mnist", "fashion-mnist", "mnist-m", "cifar10", "photos", "moving-mnist", "moving-mnist-1")
+NAMED = ("mnist", "fashion-mnist", "mnist-m", "stacked-mnist", "cifar10", "photos", "moving-mnist", "moving-mnist-1")
 # Debian's dataset-fashion-mnist package puts the original IDX archives here.
 FASHION_MNIST_DIRS = (Path("/usr/share/datasets/fashion-mnist"),)
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -84,6 +84,10 @@ def load_data(
         if split not in ("train", "test"):
             raise GankitError(f"mnist-m has splits train and test, not {split!r}")
         return mnist_m(split).fit(image_size, channels)
+    if source == "stacked-mnist":  # three embedded MNIST digits, one per RGB channel: 1,000 modes
+        from gankit.data.stacked_mnist import load_stacked_mnist
+
+        return load_stacked_mnist(split, image_size, channels)
     if source == "fashion-mnist":
         found = _idx_fashion_mnist(split, data_dir)
         if found is not None:

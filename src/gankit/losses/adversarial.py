@@ -8,9 +8,19 @@ import torch
 import torch.nn.functional as F
 
 
-def d_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """D's GAN loss: -log D(x) - log(1 - D(G(z))), i.e. BCE with targets 1 and 0."""
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+def d_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
+    """D's GAN loss: -log D(x) - log(1 - D(G(z))), i.e. BCE with targets 1 and 0. `real_target` < 1 is
+    one-sided label smoothing (Salimans et al., arXiv 1606.03498, section 3.4): only the real target moves."""
+    real = F.softplus(-real_logits).mean()
+    if real_target != 1.0:
+        real = real_target * real + (1 - real_target) * F.softplus(real_logits).mean()
+    return real + F.softplus(fake_logits).mean()
+
+
+def feature_matching(fake_features: torch.Tensor, real_features: torch.Tensor) -> torch.Tensor:
+    """G's feature-matching loss (Salimans et al., section 3.1): the squared distance between the batch
+    means of D's features of fakes (B, F) and reals (B', F), averaged over features (the authors' code)."""
+    return (fake_features.float().mean(0) - real_features.float().mean(0)).pow(2).mean()
 
 
 def g_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:

@@ -118,3 +118,27 @@ def train_supervised(
         loss.backward()
         opt.step()
     return net.eval()
+
+
+def linear_probe_accuracy(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor, steps: int = 200,
+                          weight_decay: float = 1e-4) -> float:
+    """Test accuracy of a multinomial logistic regression fitted to codes `(N, D)` by full-batch L-BFGS
+    (deterministic), each feature standardised with the training codes' mean and std."""
+    train_x, test_x = train_x.double(), test_x.double()
+    mean, std = train_x.mean(0), train_x.std(0).clamp_min(1e-8)
+    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
+    num_classes = int(train_y.max()) + 1
+    weight = torch.zeros(train_x.shape[1], num_classes, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(num_classes, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=steps, history_size=20, line_search_fn="strong_wolfe")
+
+    def closure() -> Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(train_x @ weight + bias, train_y) + weight_decay * weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    with torch.no_grad():
+        return accuracy(test_x @ weight + bias, test_y)

@@ -35,7 +35,7 @@ from gankit.config import Config, check_channels
 from gankit.data.augment import random_shift
 from gankit.data.core import to_signed_unit
 from gankit.errors import GankitError
-from gankit.losses import d_semi_supervised
+from gankit.losses import d_semi_supervised, feature_matching
 from gankit.models.base import Batch, DataSpec, GANModel
 from gankit.optim import adam
 from gankit.registry import register_model
@@ -172,11 +172,6 @@ class SoftplusGenerator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         pixels = torch.sigmoid(self.net(z))  # (B, C*H*W) in [0, 1], the paper's output
         return (pixels * 2 - 1).view(z.shape[0], *self.image_shape)  # (B, C, H, W) in [-1, 1]
-
-
-def feature_matching(fake_features: torch.Tensor, real_features: torch.Tensor) -> torch.Tensor:
-    """Squared distance between batch means of D's features (averaged over features, as in the authors' code)."""
-    return (fake_features.float().mean(0) - real_features.float().mean(0)).pow(2).mean()
 
 
 @register_model("sgan")

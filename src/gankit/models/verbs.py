@@ -113,11 +113,18 @@ class Injector(Protocol):
         (n, C, H, W) (paint to image, editing, harmonisation)."""
 
 
+@runtime_checkable
+class Relabeler(Protocol):
+    def relabel(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Images `x` (B, C, S, S) in [-1, 1] re-rendered as classes `labels` (B,) int64, keeping
+        what is not the class (style): (B, C, S, S) in [-1, 1]."""
+
+
 VERBS: dict[str, type] = {
     "classify": Classifier, "encode": Encoder, "translate": Translator,
     "inpaint": Inpainter, "upscale": Upscaler, "traverse": Traverser, "attention": AttentionMapper,
     "truncate": TruncatedSampler, "dmap": DiscriminatorMapper, "mix": StyleMixer, "interpolate": LatentRenderer,
-    "size": AnySizeSampler, "inject": Injector,
+    "size": AnySizeSampler, "inject": Injector, "relabel": Relabeler,
 }
 
 
