@@ -64,17 +64,21 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 30, seed: int = 0) -> torch.Ten
     return torch.cdist(x, centers).argmin(1)
 
 
+def probe_split(data: HeldOut, gen: torch.Generator, who: str, n_train: int = 10_000) -> tuple[torch.Tensor, ...]:
+    """`n_train` labelled training images drawn with `gen` and the whole labelled test split, for probes."""
+    if data.train.labels is None or data.test.labels is None:
+        raise GankitError(f"{who} need labelled train and test images (e.g. mnist)")
+    idx = torch.randperm(len(data.train), generator=gen)[:n_train]
+    return data.train.images[idx], data.train.labels[idx], data.test.images, data.test.labels
+
+
 @register_capability("encoder_probes")
 def encoder_probes(model: Any, data: HeldOut, baselines: bool = False) -> dict[str, float]:
     """k-NN (k = 5) test accuracy on E's codes of 10,000 training images, and how often G(E(x))
     is judged (lenet-mnist) the digit x shows (chance 0.10); baselines: the same k-NN on a
     freshly initialised encoder."""
-    if data.train.labels is None or data.test.labels is None:
-        raise GankitError("the bigan probes need labelled train and test images (e.g. mnist)")
     gen = torch.Generator().manual_seed(data.seed)
-    idx = torch.randperm(len(data.train), generator=gen)[:10_000]
-    train_x, train_y = data.train.images[idx], data.train.labels[idx]
-    test_x, test_y = data.test.images, data.test.labels
+    train_x, train_y, test_x, test_y = probe_split(data, gen, "the bigan probes")
     out = {"knn_acc/test": knn_probe(model, train_x, train_y, test_x, test_y)}
     recon = predict(model.reconstruct, test_x, model.device)  # (N, C, H, W) in [-1, 1]
     out["label_keep"] = accuracy(digit_classes(recon), test_y)
@@ -103,12 +107,8 @@ def orthogonal_codes(model: Any, data: HeldOut, baselines: bool = False, n_fresh
     `linear_acc/test` (a logistic regression) and `knn_acc/test` (k = 5, cosine) on E's codes of
     10,000 training images, tested on the test split; `label_keep`, how often G(E(x)) of a test digit
     is judged (lenet-mnist) the digit x shows (chance 0.10). Baselines: the same on an untrained model."""
-    if data.train.labels is None or data.test.labels is None:
-        raise GankitError("the orthogonal-code probes need labelled train and test images (e.g. mnist)")
     gen = torch.Generator().manual_seed(data.seed)
-    idx = torch.randperm(len(data.train), generator=gen)[:10_000]
-    train_x, train_y = data.train.images[idx], data.train.labels[idx]
-    test_x, test_y = data.test.images, data.test.labels
+    train_x, train_y, test_x, test_y = probe_split(data, gen, "the orthogonal-code probes")
     z = torch.randn(n_fresh, model.config.latent_dim, generator=gen)  # (n_fresh, latent_dim), drawn on the CPU
 
     def probes(m: Any) -> dict[str, float]:

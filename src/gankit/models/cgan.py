@@ -115,6 +115,11 @@ class CGAN(ClassRowsGrid, GANModel):
                 real_out, fake_out = self.discriminator(real, y), self.discriminator(fake.detach(), y)
             loss_d = d_bce(real_out, fake_out)
         self.optimize(loss_d, "discriminator")
+        return self.generator_step(fake, y, loss_d, real_out, fake_out)
+
+    def generator_step(self, fake: torch.Tensor, y: torch.Tensor, loss_d: torch.Tensor, real_out: torch.Tensor,
+                       fake_out: torch.Tensor) -> dict[str, torch.Tensor]:
+        """G's non-saturating step on `fake` (B, C, H, W) drawn for labels `y` (B,), and the step's logs."""
         with self.frozen(self.discriminator), self.autocast():
             loss_g = g_nonsaturating(self.discriminator(fake, y))
         self.optimize(loss_g, "generator")

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.losses import d_bce, g_nonsaturating
+from gankit.losses import d_bce
 from gankit.models.base import Batch, Stage, StageProgress
 from gankit.models.cgan import CGAN, CGANConfig
 from gankit.nn import DCGANDiscriminator, dcgan_init
@@ -143,12 +143,7 @@ class ICGAN(CGAN):
                 negatives = torch.cat([fake_out, self.discriminator(real, wrong)])
             loss_d = d_bce(real_out, negatives)
         self.optimize(loss_d, "discriminator")
-        with self.frozen(self.discriminator), self.autocast():
-            loss_g = g_nonsaturating(self.discriminator(fake, y))
-        self.optimize(loss_g, "generator")
-        return {"loss/d": loss_d.detach(), "loss/g": loss_g.detach(),
-                "d/real": torch.sigmoid(real_out.detach().float()).mean(),
-                "d/fake": torch.sigmoid(fake_out.detach().float()).mean()}
+        return self.generator_step(fake, y, loss_d, real_out, fake_out)
 
     def encoder_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         real, y = batch.images, self.batch_labels(batch)  # (B, C, H, W), (B,)
