@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.gankit-installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,8 +21,15 @@ demo: $(STAMP)
 	$(BIN)/gankit sample runs/demo -n 64 --out runs/demo/final-grid.png
 
 # Two single-threaded workers: small CPU models run more work per core than one process on two threads.
-test: $(STAMP)
+test: $(STAMP) chromium
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist worksteal tests
+
+# The playground's browser tests drive Debian's chromium headless and fail (not skip) without it:
+# install it where it is missing and we may (root, as on CI).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
+	  echo "make: chromium is missing and not installable here (not root): the browser tests will fail" >&2
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

@@ -60,7 +60,8 @@ def test_capability_keys_on_a_tiny_run(tmp_path):
     info = gankit.api.read_run_config(run)
     info["data"] = {"source": "mnist", "max_images": 2000}
     result = measure_capability(gankit.load(run), info, baselines=True)
-    assert set(result) == {"knn_acc/test", "label_keep", "baseline/knn_acc/untrained", "baseline/label_keep/untrained"}
+    assert set(result) == {"knn_acc/test", "linear_acc/test", "label_keep", "baseline/knn_acc/untrained",
+                           "baseline/linear_acc/untrained", "baseline/label_keep/untrained"}
     assert all(0.0 <= v <= 1.0 for v in result.values())
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from figures import proof_figure

@@ -24,7 +24,7 @@ def random_batch(model, n=8, seed=0):
     if spec.pairing != "none":  # two domains: B rides in Batch.b
         b = torch.rand(n, spec.channels_b, spec.image_size, spec.image_size, generator=g) * 2 - 1
         return Batch(images, labels, b=b)
-    if spec.labels_per_class:  # semi-supervised: labels only on the separate labelled batch
+    if spec.semi_supervised:  # semi-supervised: labels only on the separate labelled batch
         return Batch(images, None, labeled_images=images.flip(0), labeled_labels=labels)
     return Batch(images, labels)
 

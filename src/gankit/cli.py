@@ -1,4 +1,4 @@
-"""`gankit` command line: list | train | sample | eval | classify | encode | translate | inpaint | upscale."""
+"""`gankit` command line: list | train | sample | eval | classify | encode | translate | inpaint | upscale | playground."""
 
 from __future__ import annotations
 
@@ -542,6 +542,18 @@ def cmd_upscale(args: argparse.Namespace) -> None:
     print(f"upscaled {len(files)} image(s) into {targets[0] if len(targets) == 1 and targets[0] == out else out}")
 
 
+def cmd_playground(args: argparse.Namespace) -> None:
+    from gankit.playground.server import serve
+
+    if args.threads < 1:
+        raise GankitError(f"--threads must be at least 1, got {args.threads}")
+    try:
+        serve(host=args.host, port=args.port, out=args.out, threads=args.threads, load=args.load,
+              image_chunk=args.image_chunk, image_eval_every=args.image_eval_every)
+    except KeyboardInterrupt:
+        print("gankit playground: stopped", file=sys.stderr)
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.evaluation import format_table
 
@@ -580,7 +592,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     model = api.load(args.run, device=args.device)
     info = api.read_run_config(args.run)
     spec = model.data_spec()
-    if args.metrics is None and spec.needs_labels and not spec.labels_per_class:
+    if args.metrics is None and spec.needs_labels and not spec.semi_supervised:
         metrics.append("label_acc")  # a class-conditional G is judged on drawing the class asked for
     from gankit.data.sources import is_single_image
 
@@ -792,6 +804,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--tile", type=int, help="tile side in input pixels for large images (default: the model's)")
     up.add_argument("--device", default="auto")
     up.set_defaults(func=cmd_upscale)
+
+    pg = sub.add_parser("playground", help="train a 2-D GAN live in the browser (GAN Lab with gankit's losses)")
+    pg.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765; 0: any free port)")
+    pg.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    pg.add_argument("--out", default="runs", help="folder that Save run writes into (default runs)")
+    pg.add_argument("--load", metavar="RUN", help="start from a run saved by the page's Save run")
+    pg.add_argument("--threads", type=int, default=1, help="CPU threads for training (default 1)")
+    pg.add_argument("--image-chunk", type=int, default=200, help="image mode: training steps between grids "
+                    "(default 200)")
+    pg.add_argument("--image-eval-every", type=int, default=1000, help="image mode: steps between "
+                    "fid[lenet-mnist] evaluations (default 1000; 0: off)")
+    pg.set_defaults(func=cmd_playground)
 
     pr = sub.add_parser("project", help="find the latent of a real image (StyleGAN2's projector) and write the "
                         "reconstruction")

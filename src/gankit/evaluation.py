@@ -137,7 +137,8 @@ def held_out(info: dict[str, Any], model: GANModel, split: str = "test") -> Held
         train = train.subset(data["max_images"])
     test = load(split)
     seed = int(info.get("train", {}).get("seed", 0))
-    labeled = labeled_indices(train.labels, spec.labels_per_class, seed) if spec.labels_per_class else None
+    labeled = (labeled_indices(train.labels, spec.labels_per_class, seed, spec.label_fraction)
+               if spec.semi_supervised else None)
     return HeldOut(train=train, test=test, labeled_indices=labeled, seed=seed)
 
 

@@ -58,3 +58,30 @@ def judged_label_acc(model: Any, data: HeldOut, baselines: bool = False, per_cla
 def class_acc(model: Any, data: HeldOut, baselines: bool = False) -> dict[str, float]:
     """Test accuracy of the model's own classifier (`model.classify`) on the held-out labels."""
     return {"acc/test": accuracy(predict(model.classify, data.test.images, model.device), data.test.labels)}
+
+
+@register_capability("judged_fid")
+@torch.no_grad()
+def judged_fid(model: Any, data: HeldOut, baselines: bool = False, n: int = 10000,
+               judge_steps: int = 3000) -> dict[str, float]:
+    """FID of `n` samples (classes cycled evenly for a class-conditional G) against the held-out split,
+    on any digit data: in lenet-mnist's features where it reads the real held-out images at >= 95%,
+    else in the 128-d hidden layer of a digit classifier trained on the run's real training images
+    (`judge_steps` steps; the same reader as `judged_label_acc`'s, and as stackgan2's `fid[judge]`).
+    Baseline: the training split against the held-out one (the figure's floor at this n)."""
+    from gankit.capabilities.scales import scale_reader
+    from gankit.metrics.functional import fid
+
+    features, _, reader, real_acc = scale_reader(model, data, judge_steps)
+    k = getattr(model.config, "num_classes", 0)
+    gen = torch.Generator(model.device).manual_seed(data.seed)
+    parts = torch.arange(n, device=model.device).split(500)
+    fake = torch.cat([model.sample(len(p), p % k if k else None, gen).cpu() for p in parts])  # (n, C, S, S)
+    feats = lambda x: predict(features, x, model.device)  # noqa: E731 (uint8 or [-1, 1] in, (N, D) out)
+    real = feats(data.test.images[:n])
+    result = {f"fid[{reader}]": fid(real, feats(fake))}
+    if real_acc is not None:
+        result[f"{reader}_acc/real_test"] = real_acc
+    if baselines:
+        result[f"baseline/fid_train_vs_test[{reader}]"] = fid(real, feats(data.train.images[:n]))
+    return result

@@ -31,3 +31,21 @@ def semi_supervised_acc(model: Any, data: HeldOut, baselines: bool = False) -> d
                                batch_size=100, seed=data.seed)
         result["baseline/acc/test"] = accuracy(predict(net, data.test.images, dev), data.test.labels)
     return result
+
+
+@register_capability("inferred_label_acc")
+def inferred_label_acc(model: Any, data: HeldOut, baselines: bool = False) -> dict[str, float]:
+    """The labels a model infers for its own unlabelled training images (S3GAN's classifier head, which
+    labels them for the conditional loss): accuracy of `model.classify` on the training images outside
+    `data.labeled_indices` (`acc/inferred_unlabeled`; none when every label was used), and on the
+    held-out split (`acc/test`). `label_share`: the share of training images that were labelled."""
+    dev = model.device
+    n = len(data.train)
+    result = {"acc/test": accuracy(predict(model.classify, data.test.images, dev), data.test.labels)}
+    if data.labeled_indices is None:
+        return result | {"labels_used": float(n), "label_share": 1.0}
+    unlabeled = torch.ones(n, dtype=torch.bool)
+    unlabeled[data.labeled_indices] = False
+    logits = predict(model.classify, data.train.images[unlabeled], dev)  # (N_unlabeled, K)
+    return result | {"acc/inferred_unlabeled": accuracy(logits, data.train.labels[unlabeled]),
+                     "labels_used": float(len(data.labeled_indices)), "label_share": len(data.labeled_indices) / n}

@@ -2,7 +2,7 @@
 
 Data kinds, from a variant's `DataSpec` and the dataset given:
 - plain / labelled: `Batch(images, labels)` (labels travel whenever the data has them);
-- semi-supervised (`labels_per_class > 0`): `images` without labels, plus `labeled_images` /
+- semi-supervised (`labels_per_class > 0` or `0 < label_fraction < 1`): `images` without labels, plus `labeled_images` /
   `labeled_labels` from the few labelled images chosen once from the seed;
 - two-domain (`pairing` paired or unpaired): domain A as `images` (its labels when the variant
   needs them), domain B as `b`.
@@ -56,6 +56,9 @@ class DataSpec:
     # many labelled images per class (chosen once from the seed) ever reach the model, as
     # Batch.labeled_images (B', C, H, W) and Batch.labeled_labels (B',).
     labels_per_class: int = 0
+    # The same by share instead of count: 0 < label_fraction < 1 labels that share of each class
+    # (at least one image each); 0 (or 1) means no semi-supervision.
+    label_fraction: float = 0.0
     # Two-domain (translation) variants: "paired" needs aligned A/B pairs, "unpaired" takes two
     # domains; domain A arrives as Batch.images and domain B as Batch.b.
     pairing: str = "none"  # none | paired | unpaired
@@ -69,6 +72,17 @@ class DataSpec:
     @property
     def hw(self) -> tuple[int, int]:
         return self.image_shape or (self.image_size, self.image_size)
+
+    @property
+    def semi_supervised(self) -> bool:
+        """Whether only some training images' labels reach the model (labels_per_class or label_fraction)."""
+        return self.labels_per_class > 0 or 0 < self.label_fraction < 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.label_fraction <= 1:
+            raise GankitError(f"label_fraction must lie in [0, 1], got {self.label_fraction}")
+        if self.labels_per_class and self.label_fraction:
+            raise GankitError("give the labelled images per class or as a fraction, not both")
 
 
 class BatchStream:
@@ -96,10 +110,10 @@ class BatchStream:
         if tuple(dataset.images.shape[-2:]) != (size if isinstance(size, tuple) else (size, size)):
             dataset = dataset.fit(size, dataset.images.shape[1])
         self.sampler = BatchSampler(dataset, batch_size, shuffle_seed, rank, world_size)
-        if spec.labels_per_class:
+        if spec.semi_supervised:
             if dataset.labels is None:
                 raise GankitError(f"semi-supervised training needs labelled data, and {dataset.name} has no labels")
-            idx = labeled_indices(dataset.labels, spec.labels_per_class, seed)
+            idx = labeled_indices(dataset.labels, spec.labels_per_class, seed, spec.label_fraction)
             few = ImageDataset(dataset.images[idx], dataset.labels[idx], f"{dataset.name}-labeled")
             self.labeled = BatchSampler(few, min(batch_size, len(few) // world_size), shuffle_seed + 1, rank, world_size)
 

@@ -107,11 +107,14 @@ class ImageDataset:
         return ImageDataset(self.images[:n], labels, self.name, self.class_names)
 
 
-def labeled_indices(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
-    """`per_class` indices of each class, drawn once from `seed` (the semi-supervised labelled set)."""
+def labeled_indices(labels: torch.Tensor, per_class: int, seed: int, fraction: float = 0.0) -> torch.Tensor:
+    """`per_class` indices of each class, drawn once from `seed` (the semi-supervised labelled set);
+    with `fraction` > 0 instead, round(fraction * that class's count) of each class, at least one."""
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
     chosen = []
     for c in labels.unique().tolist():
+        if fraction > 0:
+            per_class = max(1, round(fraction * int((labels == c).sum())))
         idx = order[labels[order] == c][:per_class]
         if len(idx) < per_class:
             raise GankitError(f"class {c} has only {len(idx)} images; --set labels_per_class={len(idx)} or fewer")

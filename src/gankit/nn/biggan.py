@@ -54,6 +54,26 @@ class ProjectionDiscriminator(nn.Module):
         self.embed = nn.Embedding(num_classes, width)
         nn.init.xavier_uniform_(self.embed.weight)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = self.body.features(x)  # (B, width)
+    def score(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The logit (B,) of pooled features `h` (B, width) = `self.body.features(x)` as class `y` (B,)."""
         return self.body.linear(h).flatten() + (self.embed(y) * h).sum(1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.score(self.body.features(x), y)  # (B,)
+
+
+class HeadedProjectionDiscriminator(ProjectionDiscriminator):
+    """A projection D with linear heads on its pooled features phi(x) (B, width), as S3GAN's (Lucic et
+    al., arXiv 1903.02271): `rotation` predicts which of 4 quarter turns x was given, `classifier` its
+    class (K logits). The heads read the trunk's features, so their losses train the trunk too."""
+
+    def __init__(self, channels: int, num_classes: int, image_size: int = 32, width: int = 128) -> None:
+        super().__init__(channels, num_classes, image_size, width)
+        self.rotation = nn.Linear(width, 4)
+        self.classifier = nn.Linear(width, num_classes)
+
+
+def quarter_turns(x: torch.Tensor) -> torch.Tensor:
+    """`x` (B, C, S, S) turned by 90, 180 and 270 degrees: (3B, C, S, S), one turn after another, so the
+    rotation targets of [x, quarter_turns(x)] are [0]*B + [1]*B + [2]*B + [3]*B."""
+    return torch.cat([torch.rot90(x, k, (2, 3)) for k in (1, 2, 3)])
