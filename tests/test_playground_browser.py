@@ -66,10 +66,9 @@ def _read_until(proc: subprocess.Popen, lines: list[str], pattern: str, timeout:
     return found[0] if found else None
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    out = tmp_path_factory.mktemp("saved")
-    proc, lines = _start_server(["--port", "0", "--out", str(out)])
+def _serving(out, *args: str):
+    """A `gankit playground` on a free port writing into `out`: yields its url, port and out folder."""
+    proc, lines = _start_server(["--port", "0", "--out", str(out), *args])
     match = _read_until(proc, lines, r"http://127\.0\.0\.1:(\d+)/")
     if match is None:
         proc.kill()
@@ -77,6 +76,11 @@ def server(tmp_path_factory):
     yield {"url": f"http://127.0.0.1:{match.group(1)}/", "port": int(match.group(1)), "out": out}
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from _serving(tmp_path_factory.mktemp("saved"))
 
 
 def in_page(browser, server, query: str, scenario: Callable[[Page], Awaitable[None]]) -> Page:
@@ -275,15 +279,7 @@ def test_a_port_in_use_is_one_line(server):
 
 @pytest.fixture(scope="module")
 def image_server(tmp_path_factory):
-    out = tmp_path_factory.mktemp("image-runs")
-    proc, lines = _start_server(["--port", "0", "--out", str(out), "--image-chunk", "30", "--image-eval-every", "60"])
-    match = _read_until(proc, lines, r"http://127\.0\.0\.1:(\d+)/")
-    if match is None:
-        proc.kill()
-        pytest.fail(f"the server did not start: {''.join(lines)[-2000:]}")
-    yield {"url": f"http://127.0.0.1:{match.group(1)}/", "port": int(match.group(1)), "out": out}
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from _serving(tmp_path_factory.mktemp("image-runs"), "--image-chunk", "30", "--image-eval-every", "60")
 
 
 def test_image_mode_updates_its_grid_and_saves_an_ordinary_run(browser, image_server, tmp_path):
