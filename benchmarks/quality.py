@@ -9,6 +9,9 @@ papers). Writes benchmarks/results/quality.{json,md,png}.
 budget (every run and seed the recipe lists) and is measured on its paper's capabilities
 (gankit.capabilities, with baselines) plus fid[lenet-mnist] (and label_acc for class-conditional generators). Writes
 benchmarks/results/proofs/<model>.json and sample grids, and rebuilds proofs.md from all of them.
+`--keep DIR` trains in DIR instead of a temporary folder and keeps the runs: each run checkpoints as it
+goes and writes its measured row beside it, so the same command after a stop skips the finished runs,
+resumes the interrupted ones from their last checkpoint and trains only what is left.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import torch
 from figures import proof_figure
 
 import gankit
-from gankit.api import train
+from gankit.api import resume, train
+from gankit.engine.checkpoint import latest_checkpoint
 from gankit.evaluation import evaluate_model, measure_capability
 from gankit.fileio import atomic_write_bytes, atomic_write_text
 from gankit.registry import get_model_class
@@ -92,18 +96,34 @@ def proof_runs(name: str, default_seed: int) -> list[dict]:
     return out
 
 
-def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: int | None = None) -> tuple:
-    """Train one run x seed of the recipe and measure it: (label, row, run dir)."""
+KEPT_ROW = "proof-row.json"  # a kept run's measured row, written once it is measured
+KEPT_CHECKPOINT_EVERY = 500  # steps between a kept run's checkpoints (~2-5 min of CPU at recipe widths)
+
+
+def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: int | None = None,
+              keep: bool = False) -> tuple:
+    """Train one run x seed of the recipe and measure it: (label, row, run dir). With `keep`, a run in
+    `workdir` that was measured is read back, and one that was stopped is resumed."""
     spec = dict(spec)
     if threads:  # --threads, or a worker's share of the cores (the trainer would otherwise take them all)
         spec["threads"] = threads
     tag, label, data = spec.pop("tag"), spec.pop("run"), spec.pop("data", "mnist")
     sample_metrics = spec.pop("sample_metrics", None)  # a recipe's own list; [] where no offline extractor fits
-    print(f"{tag}: training ({', '.join(f'{k}={v}' for k, v in spec.items() if v)}) ...", flush=True)
-    start = time.perf_counter()
-    run = train(name, data, out=workdir, name=tag, preset=spec.pop("preset", None),
-                model_config=spec.pop("model_config"), sample_every=10**9, checkpoint_every=10**9,
-                log_every=100, **spec)
+    run = workdir / tag
+    if keep and (run / KEPT_ROW).exists():
+        print(f"{tag}: kept, measured before ({run / KEPT_ROW})", flush=True)
+        return label, json.loads((run / KEPT_ROW).read_text()), run
+    start, resumed_from = time.perf_counter(), None
+    if keep and (run / "config.json").exists():
+        checkpoint = latest_checkpoint(run)
+        resumed_from = int(checkpoint.name.split("-")[-1]) if checkpoint else 0
+        print(f"{tag}: resuming the kept run {run} from step {resumed_from}", flush=True)
+        resume(run)  # bit for bit the run it would have been; train_seconds then counts this part only
+    else:
+        print(f"{tag}: training ({', '.join(f'{k}={v}' for k, v in spec.items() if v)}) ...", flush=True)
+        run = train(name, data, out=workdir, name=tag, preset=spec.pop("preset", None),
+                    model_config=spec.pop("model_config"), sample_every=10**9,
+                    checkpoint_every=KEPT_CHECKPOINT_EVERY if keep else 10**9, log_every=100, **spec)
     train_s = time.perf_counter() - start
     model = gankit.load(run)
     info = gankit.api.read_run_config(run)
@@ -119,17 +139,21 @@ def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: 
     row = {"model": name, "run": label, "seed": spec["seed"], "steps": steps, "train_seconds": round(train_s, 1),
            "model_config": model.config.to_dict(), "preset": info.get("preset"),
            "metrics": {**quality["metrics"], **capability}}
+    if resumed_from is not None:
+        row["resumed_from_step"] = resumed_from
     print(f"{tag}: {steps} steps in {train_s / 60:.1f} min: "
           + ", ".join(f"{k} {v:.4f}" for k, v in row["metrics"].items()), flush=True)
+    if keep:
+        atomic_write_text(run / KEPT_ROW, json.dumps(row, indent=2))
     return label, row, run
 
 
 def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int = 1,
-              threads: int | None = None) -> dict:
+              threads: int | None = None, keep: bool = False) -> dict:
     specs = proof_runs(name, seed)
     jobs = max(1, min(jobs, len(specs)))
     if jobs == 1:
-        results = [proof_row(name, spec, n, workdir, out, threads) for spec in specs]
+        results = [proof_row(name, spec, n, workdir, out, threads, keep) for spec in specs]
         used = torch.get_num_threads()  # what the trainer chose (or was given)
     else:  # independent runs (seeds, data) in worker processes, each with its share of the cores
         import multiprocessing
@@ -137,7 +161,7 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int 
 
         used = threads or max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(proof_row, name, spec, n, workdir, out, used) for spec in specs]
+            futures = [pool.submit(proof_row, name, spec, n, workdir, out, used, keep) for spec in specs]
             results = [f.result() for f in futures]  # recipe order, whatever finishes first
     rows = [row for _, row, _ in results]
     run_dirs = {label: run for label, _, run in results}
@@ -169,7 +193,9 @@ def write_proofs_md(out: Path) -> None:
                   "|---|---:|---:|---:|" + "---:|" * len(keys)]
         for r in result["rows"]:
             cells = [f"{r['metrics'][k]:.4f}" if k in r["metrics"] else "" for k in keys]
-            lines.append(f"| {r['run'] or '-'} | {r['seed']} | {r['steps']} | {r['train_seconds'] / 60:.1f} | "
+            minutes = f"{r['train_seconds'] / 60:.1f}" + (f" from step {r['resumed_from_step']}"
+                                                           if "resumed_from_step" in r else "")
+            lines.append(f"| {r['run'] or '-'} | {r['seed']} | {r['steps']} | {minutes} | "
                          + " | ".join(cells) + " |")
         if result.get("figure"):
             lines += ["", f"Figure: `proofs/{result['figure']}`"]
@@ -194,6 +220,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="--proofs: train a recipe's runs and seeds in this many processes, sharing the cores")
     parser.add_argument("--threads", type=int, help="--proofs: CPU threads per process (default: the cores / --jobs)")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="--proofs: train in DIR/<model> and keep the runs; run again to skip measured runs "
+                             "and resume stopped ones (default: a temporary folder, deleted)")
     args = parser.parse_args()
     out = Path(args.out)
     if args.proofs:
@@ -202,8 +231,13 @@ def main() -> None:
         for name in names:
             if not load_recipe(name):
                 raise SystemExit(f"{name} has no proof recipe ({RECIPES / (name + '.json')} does not exist)")
-            with tempfile.TemporaryDirectory() as workdir:
-                result = run_proof(name, args.n, args.seed, Path(workdir), out, args.jobs, args.threads)
+            if args.keep:
+                workdir = Path(args.keep) / name
+                workdir.mkdir(parents=True, exist_ok=True)
+                result = run_proof(name, args.n, args.seed, workdir, out, args.jobs, args.threads, keep=True)
+            else:
+                with tempfile.TemporaryDirectory() as workdir:
+                    result = run_proof(name, args.n, args.seed, Path(workdir), out, args.jobs, args.threads)
             atomic_write_text(out / "proofs" / f"{name}.json", json.dumps(result, indent=2))
             write_proofs_md(out)
         return
