@@ -11,7 +11,9 @@ budget (every run and seed the recipe lists) and is measured on its paper's capa
 benchmarks/results/proofs/<model>.json and sample grids, and rebuilds proofs.md from all of them.
 `--keep DIR` trains in DIR instead of a temporary folder and keeps the runs: each run checkpoints as it
 goes and writes its measured row beside it, so the same command after a stop skips the finished runs,
-resumes the interrupted ones from their last checkpoint and trains only what is left.
+resumes the interrupted ones from their last checkpoint and trains only what is left; a recipe whose
+steps were raised extends its kept runs to the new budget (the same as a fresh run at that budget
+unless a learning-rate schedule reads the total steps).
 """
 
 from __future__ import annotations
@@ -111,14 +113,19 @@ def proof_row(name: str, spec: dict, n: int, workdir: Path, out: Path, threads: 
     sample_metrics = spec.pop("sample_metrics", None)  # a recipe's own list; [] where no offline extractor fits
     run = workdir / tag
     if keep and (run / KEPT_ROW).exists():
-        print(f"{tag}: kept, measured before ({run / KEPT_ROW})", flush=True)
-        return label, json.loads((run / KEPT_ROW).read_text()), run
+        kept = json.loads((run / KEPT_ROW).read_text())
+        if kept["steps"] == spec.get("steps", kept["steps"]):
+            print(f"{tag}: kept, measured before ({run / KEPT_ROW})", flush=True)
+            return label, kept, run
+        (run / KEPT_ROW).unlink()  # the recipe's budget changed: train on to it and measure again
     start, resumed_from = time.perf_counter(), None
     if keep and (run / "config.json").exists():
         checkpoint = latest_checkpoint(run)
         resumed_from = int(checkpoint.name.split("-")[-1]) if checkpoint else 0
         print(f"{tag}: resuming the kept run {run} from step {resumed_from}", flush=True)
-        resume(run)  # bit for bit the run it would have been; train_seconds then counts this part only
+        # Bit for bit the run it would have been, to the recipe's steps (a longer budget extends it);
+        # train_seconds then counts this part only.
+        resume(run, **({"steps": spec["steps"]} if "steps" in spec else {}))
     else:
         print(f"{tag}: training ({', '.join(f'{k}={v}' for k, v in spec.items() if v)}) ...", flush=True)
         run = train(name, data, out=workdir, name=tag, preset=spec.pop("preset", None),

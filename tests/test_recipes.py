@@ -84,3 +84,7 @@ def test_kept_proof_runs_are_read_back_or_resumed_bit_for_bit(quality_script, tm
     reached = load_file(run / "checkpoints" / "step-00000020" / "model.safetensors")
     assert finished.keys() == reached.keys()
     assert all(torch.equal(finished[k], reached[k]) for k in finished)
+
+    # A recipe whose budget was raised trains the kept run on to it.
+    _, longer, _ = quality_script.proof_row("gan", {**spec, "steps": 30}, 10, tmp_path / "keep", out, threads=1, keep=True)
+    assert longer["steps"] == 30 and longer["resumed_from_step"] == 20
