@@ -163,11 +163,10 @@ def run_proof(name: str, n: int, seed: int, workdir: Path, out: Path, jobs: int 
         results = [proof_row(name, spec, n, workdir, out, threads, keep) for spec in specs]
         used = torch.get_num_threads()  # what the trainer chose (or was given)
     else:  # independent runs (seeds, data) in worker processes, each with its share of the cores
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from workers import worker_pool
 
         used = threads or max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with worker_pool(jobs) as pool:
             futures = [pool.submit(proof_row, name, spec, n, workdir, out, used, keep) for spec in specs]
             results = [f.result() for f in futures]  # recipe order, whatever finishes first
     rows = [row for _, row, _ in results]

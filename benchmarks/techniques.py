@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import statistics
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
+from workers import worker_pool
 
 PLAN = Path(__file__).parent / "recipes" / "ablations" / "improved_gan.json"
 RESULTS = Path(__file__).parent / "results"
@@ -122,7 +121,7 @@ def main() -> None:
                           f"{meta['cpus']} CPUs, {args.jobs} process(es) of {threads} thread(s))\n")
 
     out.mkdir(parents=True, exist_ok=True)
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with worker_pool(args.jobs) as pool:
         futures = [pool.submit(one_run, *cell, threads) for cell in todo]
         for future in futures:
             row = future.result()
