@@ -39,16 +39,17 @@ def proof_figure(name: str | None, runs: dict[str | None, Path], out: Path) -> P
 
 @register_figure("bigan_reconstructions")
 def bigan_reconstructions(runs: dict[str | None, Path], out: Path) -> Path | None:
-    """Held-out MNIST digits (odd rows) above their reconstructions G(E(x)) (even rows), 4 x 10 pairs."""
-    if len(runs) != 1:
+    """Held-out MNIST digits above their reconstructions G(E(x)), 4 x 10 digits; with several runs (in the
+    recipe's order) one row of reconstructions per run under each row of digits."""
+    if not runs:
         return None
-    model = gankit.load(next(iter(runs.values())))
-    c = model.config
+    models = [gankit.load(run) for run in runs.values()]
+    c = models[0].config
     test = load_data("mnist", c.image_size, c.channels, split="test")
     idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:40]
     x = to_signed_unit(test.images[idx])  # (40, C, H, W) in [-1, 1]
-    recon = predict(model.reconstruct, test.images[idx], model.device)
-    rows = torch.stack([x.view(4, 10, *x.shape[1:]), recon.view(4, 10, *x.shape[1:])], 1)  # (4, 2, 10, C, H, W)
+    recons = [predict(m.reconstruct, test.images[idx], m.device) for m in models]  # each (40, C, H, W)
+    rows = torch.stack([t.view(4, 10, *x.shape[1:]) for t in [x, *recons]], 1)  # (4, 1 + runs, 10, C, H, W)
     save_grid(rows.flatten(0, 2), out, nrow=10)
     return Path(out)
 
