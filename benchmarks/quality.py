@@ -191,7 +191,7 @@ def write_proofs_md(out: Path) -> None:
              "the command under its table.", ""]
     for path in sorted((out / "proofs").glob("*.json")):
         result = json.loads(path.read_text())
-        if "rows" not in result:  # written by a benchmark of its own (progan_stages.py, projection.py)
+        if "rows" not in result or "model" not in result:  # a benchmark's own (progan_stages.py, techniques.py)
             continue
         keys = list(dict.fromkeys(k for r in result["rows"] for k in r["metrics"]))
         lines += [f"## {result['model']}: {result['paper']} (arXiv {result['arxiv']})", "",
