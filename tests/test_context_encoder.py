@@ -186,11 +186,15 @@ def test_inpaint_a_folder(tiny_run, tmp_path, capsys):
     (tmp_path / "in" / "sub").mkdir(parents=True)
     for i, size in enumerate([(8, 8), (8, 8), (16, 24)]):
         _image(tmp_path / "in" / ("sub" if i else "") / f"{i}.jpg", *size, seed=i)
+    (tmp_path / "in" / "broken.png").write_text("not an image")  # skipped and counted, as classify does
+    capsys.readouterr()
     assert main(["inpaint", str(tiny_run), str(tmp_path / "in"), "--out", str(tmp_path / "f")]) == 0
     written = sorted(str(p.relative_to(tmp_path / "f")) for p in (tmp_path / "f").rglob("*.png"))
     assert written == ["0.png", "sub/1.png", "sub/2.png"]
     assert Image.open(tmp_path / "f" / "sub" / "2.png").size == (24, 16)
-    assert "inpainted 3 image(s)" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "inpainted 3 image(s)" in captured.out
+    assert captured.err.strip().startswith("gankit: warning: skipped 1 unreadable image file(s)"), captured.err
 
 
 def test_inpaint_errors_are_one_line(tiny_run, tmp_path, capsys):

@@ -24,21 +24,29 @@ def test_translate_a_file_of_any_size_and_a_folder(tiny_run, tmp_path, capsys):
     (tmp_path / "in" / "sub").mkdir(parents=True)
     for i, size in enumerate([(8, 8), (8, 8), (16, 24)]):
         Image.fromarray(np.zeros(size, np.uint8)).save(tmp_path / "in" / ("sub" if i else "") / f"{i}.jpg")
+    (tmp_path / "in" / "sub" / "broken.png").write_text("not an image")  # skipped and counted, as classify does
+    capsys.readouterr()
     assert main(["translate", str(tiny_run), str(tmp_path / "in"), "--out", str(tmp_path / "f"), "--batch-size", "1"]) == 0
     written = sorted(str(p.relative_to(tmp_path / "f")) for p in (tmp_path / "f").rglob("*.png"))
     assert written == ["0.png", "sub/1.png", "sub/2.png"]
     assert Image.open(tmp_path / "f" / "sub" / "2.png").size == (24, 16)
-    assert "translated 3 image(s) AtoB" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "translated 3 image(s) AtoB" in captured.out
+    assert captured.err.strip().startswith("gankit: warning: skipped 1 unreadable image file(s)"), captured.err
 
 
 def test_translate_errors_are_one_line(tiny_run, tmp_path, capsys):
     (tmp_path / "x.png").write_text("not an image")
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "ok.png")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "y.jpg").write_text("not an image either")
     cases = [
         (["translate", str(tiny_run), str(tmp_path / "x.png"), "--out", str(tmp_path / "o")], "is not an image gankit can read"),
         (["translate", str(tiny_run), str(tmp_path / "ok.png"), "--out", str(tmp_path / "o"), "--direction", "BtoA"],
          "pix2pix learns one direction"),
         (["translate", str(tiny_run), str(tmp_path / "none"), "--out", str(tmp_path / "o")], "does not exist"),
+        (["translate", str(tiny_run), str(tmp_path / "bad"), "--out", str(tmp_path / "o")],
+         "none of the 1 image files in"),
         (["train", "pix2pix", "--data", "mnist", "--preset", "tiny", "--steps", "1", "--out", str(tmp_path)],
          "is not two-domain data: translation models take edges2digits, mnist-m"),
     ]

@@ -116,10 +116,15 @@ def test_upscale_a_file_a_tiny_one_and_a_folder(tiny_run, tmp_path, capsys):
     (tmp_path / "in" / "sub").mkdir(parents=True)
     _image(tmp_path / "in" / "0.jpg", 3, 5)
     _image(tmp_path / "in" / "sub" / "1.png", 20, 30, mode="RGBA")  # alpha is dropped, not an error
+    (tmp_path / "in" / "sub" / "broken.png").write_text("not an image")  # skipped and counted
+    capsys.readouterr()
     assert main(["upscale", str(tiny_run), str(tmp_path / "in"), "--out", str(tmp_path / "f"), "--tile", "8"]) == 0
     assert Image.open(tmp_path / "f" / "0.png").size == (20, 12)
     assert Image.open(tmp_path / "f" / "sub" / "1.png").size == (120, 80)  # tiled (tile 8 < 30)
-    assert "upscaled 2 image(s) into" in capsys.readouterr().out.splitlines()[-1]
+    assert not (tmp_path / "f" / "sub" / "broken.png").exists()
+    captured = capsys.readouterr()
+    assert "upscaled 2 image(s) into" in captured.out.splitlines()[-1]
+    assert captured.err.strip().startswith("gankit: warning: skipped 1 unreadable image file(s)"), captured.err
 
 
 def test_upscale_errors_are_one_line(tiny_run, tmp_path, capsys):
@@ -127,11 +132,14 @@ def test_upscale_errors_are_one_line(tiny_run, tmp_path, capsys):
     (tmp_path / "x.png").write_text("not an image")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "y.jpg").write_text("not an image either")
     _image(tmp_path / "ok.png", 8, 8)
     run, o = str(tiny_run), str(tmp_path / "o")
     cases = [
         (["upscale", run, str(tmp_path / "x.png"), "--out", o], "is not an image gankit can read"),
         (["upscale", run, str(tmp_path / "empty"), "--out", o], "no images found in"),
+        (["upscale", run, str(tmp_path / "bad"), "--out", o], "none of the 1 image files in"),
         (["upscale", run, str(tmp_path / "gray.png"), "--out", o], "has 1 channel(s) but srgan"),
         (["upscale", run, str(tmp_path / "none.png"), "--out", o], "does not exist"),
         (["upscale", str(tmp_path / "norun"), str(tmp_path / "ok.png"), "--out", o], "is not a gankit run folder"),

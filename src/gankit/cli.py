@@ -426,6 +426,18 @@ def _input_files(source: Path) -> tuple[list[Path], list[Path]]:
     return files, [f.relative_to(source).with_suffix(".png") for f in files]
 
 
+def _read_input_files(source: Path, channels: int):
+    """`_input_files` read: in a folder, files that are not images are skipped with one counted warning
+    (as classify and encode do); a single named file that is not one is an error."""
+    from gankit.data.files import read_each, read_image
+
+    files, names = _input_files(source)
+    if not source.is_dir():
+        return [read_image(files[0], channels)], files, names
+    images, kept = read_each(files, channels, source)
+    return images, [files[i] for i in kept], [names[i] for i in kept]
+
+
 def _write_image(image, path: Path) -> None:
     """uint8 (C, H, W) to an image file."""
     from PIL import Image
@@ -437,14 +449,12 @@ def _write_image(image, path: Path) -> None:
 
 def cmd_translate(args: argparse.Namespace) -> None:
     from gankit import api, inference
-    from gankit.data.files import read_image
 
     model = api.load(args.run, device=args.device)
     inference.require(model, "translate")
     spec = model.data_spec()
     channels = spec.channels if args.direction == "AtoB" else spec.channels_b
-    files, names = _input_files(Path(args.input))
-    images = [read_image(f, channels) for f in files]  # (C, H, W) uint8 each, own sizes
+    images, files, names = _read_input_files(Path(args.input), channels)  # (C, H, W) uint8 each, own sizes
     out = Path(args.out)
     for image, name in zip(inference.translate(model, images, args.direction, batch_size=args.batch_size), names):
         _write_image(image, out / name)
@@ -453,18 +463,16 @@ def cmd_translate(args: argparse.Namespace) -> None:
 
 def cmd_inpaint(args: argparse.Namespace) -> None:
     from gankit import api, inference
-    from gankit.data.files import read_image
     from gankit.data.masks import parse_box, read_mask
 
     if args.box and args.mask:
         raise GankitError("give the hole either as --box x,y,w,h or as --mask MASK.png, not both")
     model = api.load(args.run, device=args.device)
     inference.require(model, "inpaint")
-    files, names = _input_files(Path(args.input))
+    images, files, names = _read_input_files(Path(args.input), model.data_spec().channels)  # (C, H, W) uint8 each
     box = parse_box(args.box) if args.box else None
     out = Path(args.out)
-    for f, name in zip(files, names):
-        image = read_image(f, model.data_spec().channels)  # (C, H, W) uint8 at its own size
+    for image, f, name in zip(images, files, names):
         h, w = image.shape[-2:]
         mask = read_mask(args.mask, h, w)[0] if args.mask else None  # (1, H, W), 1 = hole
         try:
@@ -510,6 +518,8 @@ def cmd_project(args: argparse.Namespace) -> None:
 
 
 def cmd_upscale(args: argparse.Namespace) -> None:
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     from gankit import api, inference
@@ -529,17 +539,29 @@ def cmd_upscale(args: argparse.Namespace) -> None:
         targets = [out]
     else:
         targets = [out / name for name in names]
-    for f, target in zip(files, targets):
+    unreadable = []  # in a folder, files that are not images are skipped and counted (as classify does)
+    for f, target in zip(files, targets):  # one at a time: photos to upscale can be large
         try:  # the image's own channels (alpha aside): a gray photo is not silently made RGB, nor the reverse
             with Image.open(f) as img:
                 found = 3 if img.mode == "P" else len([b for b in img.getbands() if b != "A"])
-        except (UnidentifiedImageError, OSError, ValueError):
-            found = channels  # read_image below gives the one-line error
+            image = read_image(f, channels)
+        except (UnidentifiedImageError, OSError, ValueError, GankitError) as exc:
+            if not source.is_dir():
+                raise GankitError(str(exc) if isinstance(exc, GankitError)
+                                  else f"{f} is not an image gankit can read") from None
+            unreadable.append(f)
+            continue
         if found != channels:
             raise GankitError(f"{f} has {found} channel(s) but {model.name} in {args.run} upscales {channels}-channel "
                               f"images: convert it to {'RGB' if channels == 3 else 'grayscale'} first")
-        _write_image(inference.upscale(model, read_image(f, channels), tile=args.tile), target)
-    print(f"upscaled {len(files)} image(s) into {targets[0] if len(targets) == 1 and targets[0] == out else out}")
+        _write_image(inference.upscale(model, image, tile=args.tile), target)
+    done = len(files) - len(unreadable)
+    if not done:
+        raise GankitError(f"none of the {len(files)} image files in {source} could be read (first: {unreadable[0]})")
+    if unreadable:
+        warnings.warn(f"skipped {len(unreadable)} unreadable image file(s) in {source} (first: {unreadable[0]})",
+                      stacklevel=1)
+    print(f"upscaled {done} image(s) into {targets[0] if len(targets) == 1 and targets[0] == out else out}")
 
 
 def cmd_playground(args: argparse.Namespace) -> None:
@@ -832,9 +854,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _gankit_warnings(show):
+    """gankit's own warnings as one `gankit: warning:` line; others (torch's) as Python shows them."""
+    package = Path(__file__).resolve().parent
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning) and Path(filename).resolve().is_relative_to(package):
+            print(f"gankit: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return show_warning
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    shown, warnings.showwarning = warnings.showwarning, _gankit_warnings(warnings.showwarning)
     try:
         args.func(args)
     except TrainingInterrupted as exc:  # a checkpoint was written: not an error, but not a finished run either
@@ -846,6 +884,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gankit: interrupted; resume from the last checkpoint with `gankit train --resume RUN`", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown
     return 0
 
 

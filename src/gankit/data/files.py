@@ -53,6 +53,23 @@ def read_alpha(path: str | os.PathLike) -> torch.Tensor | None:
     return torch.from_numpy(np.ascontiguousarray(alpha))[None]
 
 
+def read_each(files: list[Path], channels: int, root: Path) -> tuple[list[torch.Tensor], list[int]]:
+    """The readable ones of `files` (found under the folder `root`) at their own sizes as uint8 `(C, H, W)`,
+    with their indices in `files`; the others are skipped with one counted warning, an error if none is left."""
+    images, kept, bad = [], [], []
+    for i, f in enumerate(files):
+        try:
+            images.append(read_image(f, channels))
+            kept.append(i)
+        except GankitError as exc:
+            bad.append(str(exc))
+    if not images:
+        raise GankitError(f"none of the {len(files)} image files in {root} could be read (first: {bad[0]})")
+    if bad:
+        warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {root} (first: {bad[0]})", stacklevel=2)
+    return images, kept
+
+
 def read_inputs(path: str | os.PathLike, size: int, channels: int) -> Inputs:
     """Images under `path`, fitted to `size` x `size` and `channels` (resize shorter side, centre crop)."""
     path = Path(path)
@@ -66,17 +83,9 @@ def read_inputs(path: str | os.PathLike, size: int, channels: int) -> Inputs:
     files = find_images(path)
     if not files:
         raise GankitError(f"no images found in {path} (looked recursively for {', '.join(IMAGE_EXTENSIONS)})")
-    images, names, bad = [], [], []
-    for f in files:
-        try:
-            images.append(fit_images(read_image(f, channels)[None], size, channels))
-            names.append(str(f.relative_to(path)))
-        except GankitError as exc:
-            bad.append(str(exc))
-    if not images:
-        raise GankitError(f"none of the {len(files)} image files in {path} could be read (first: {bad[0]})")
-    if bad:
-        warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {path} (first: {bad[0]})", stacklevel=2)
+    raw, kept = read_each(files, channels, path)
+    images = [fit_images(image[None], size, channels) for image in raw]
+    names = [str(files[i].relative_to(path)) for i in kept]
     parents = [Path(n).parts[0] if len(Path(n).parts) > 1 else "" for n in names]
     labels = torch.tensor([int(p) for p in parents]) if all(p.isdigit() for p in parents) else None
     return Inputs(torch.cat(images), names, labels)
