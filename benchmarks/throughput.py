@@ -85,7 +85,9 @@ class Runner:
 
 def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> Runner:
     torch.manual_seed(0)
-    model = gankit.create_model(name)
+    presets = get_model_class(name).config_class.presets
+    preset = args.preset if args.preset in presets else None  # without it: the paper's defaults
+    model = gankit.create_model(name, preset=preset)
     spec = model.data_spec()
     batch = min(BATCH, type(model).train_defaults.get("batch_size", BATCH))  # e.g. CycleGAN's batch 1
     if spec.pairing != "none":  # translation at the paper's size: random images
@@ -100,10 +102,16 @@ def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> 
         dataset = ImageDataset(torch.randint(0, 256, (4 * batch, spec.channels, *spec.hw), dtype=torch.uint8, generator=g))
     else:
         dataset = load_data("mnist", spec.image_size, spec.channels, split="train")
+    # Timed in the run's first stage (e.g. SRGAN's MSE pre-training, ProGAN's 4 px) or, with --stage last,
+    # in its last one after the engine's stage hooks (ProGAN grown to full size, faded in).
+    plan = plan_stages(model, TrainConfig(batch_size=batch, steps=10**9), len(dataset))[0]
+    timed = plan[-1] if args.stage == "last" else plan[0]
+    for planned in plan[: timed.index + 1]:
+        model.begin_stage(planned.progress(planned.start))
+    model.progress = timed.progress(timed.end - 1 if args.stage == "last" else timed.start)
+    batch = timed.batch_size
     # The engine's own batches (labels travel with the images; semi-supervised: the small labelled batch).
-    stream = BatchStream(dataset, spec, batch, seed=0).to(device)
-    # Timed in the run's first stage (e.g. SRGAN's MSE pre-training), as a run starts.
-    model.progress = plan_stages(model, TrainConfig(batch_size=batch), len(dataset))[0][0].progress(0)
+    stream = BatchStream(dataset, spec, batch, seed=0, image_size=timed.image_size).to(device)
     next_batch = stream.next
     setup_like_engine(model, device)
     model.train()
@@ -116,7 +124,9 @@ def prepare_model(name: str, device: torch.device, args: argparse.Namespace) -> 
         step()
     h, w = spec.hw
     info = {"params": sum(p.numel() for p in model.parameters()), "channels": spec.channels, "image_size": spec.image_size,
-            "image_hw": [h, w], "batch": batch, "sample_batch": sample_batch_for(max(h, w), args.sample_batch)}
+            "image_hw": [h, w], "batch": batch, "sample_batch": sample_batch_for(max(h, w), args.sample_batch),
+            "preset": preset or "paper", "stage": f"{timed.index + 1}/{len(plan)} {timed.stage.name}",
+            "stage_image_size": timed.image_size}
     return Runner(step, lambda n: model.sample(n, labels=model.grid_labels(n)), info)
 
 
@@ -386,6 +396,15 @@ def img_per_s(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
 
 
+def note(row: dict[str, Any]) -> str:
+    """Preset and timed stage where they are not the plain one-stage paper run."""
+    parts = [f"preset {row['preset']}"] if row.get("preset", "paper") != "paper" else []
+    if not str(row.get("stage", "1/1")).startswith("1/1"):
+        size = f"{row['stage_image_size']}px"
+        parts.append(f"stage {row['stage']}" + ("" if size in row["stage"] else f" at {size}"))
+    return "; ".join(parts)
+
+
 def markdown(result: dict[str, Any]) -> str:
     a = result["settings"]
     lines = [
@@ -393,7 +412,10 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"{result['date']}; torch {result['torch']}, torchvision {result['torchvision']}, gankit {result['gankit']}; "
         f"{result['cpu_count']} CPUs, 1-min load average {result['load_avg_1min_start']} at start, "
-        f"{result['load_avg_1min_end']} at end. Paper-default configs, batch {a['batch']} (or the paper's smaller batch, "
+        f"{result['load_avg_1min_end']} at end. "
+        + (f"Preset `{a['preset']}` where a model has it, else paper-default configs (column `note`)"
+           if a.get("preset", "paper") != "paper" else "Paper-default configs")
+        + f", {a.get('stage', 'first')} training stage timed; batch {a['batch']} (or the paper's smaller batch, "
         "column `batch`; translation, clip and one-photo variants train on random images of their paper shape); gankit models read the "
         f"embedded MNIST through the engine's BatchStream. Train: {a['warmup']} warm-up steps, then up to "
         f"{a['steps']} timed steps (at most {a['max_seconds']:g} s) per model, interleaved in rounds of {a['round']}; "
@@ -430,7 +452,7 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {row['params']:,} | {c}×{h}×{w} | {row.get('batch', BATCH)} | {row['timed_steps']} "
                 f"| {img_per_s(row['train_img_per_s'])} | {row['train_ms_per_step_median']:.1f} "
-                f"| {img_per_s(row['train_img_per_s_mean'])} | {img_per_s(row['sample_img_per_s'])} | |"
+                f"| {img_per_s(row['train_img_per_s_mean'])} | {img_per_s(row['sample_img_per_s'])} | {note(row)} |"
             )
         if run.get("translation"):
             lines += ["", "Translation (`model.translate`, paper widths, eval mode, random inputs):", "",
@@ -456,6 +478,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample-batches", type=int, default=4, help="timed sample calls (default 4)")
     p.add_argument("--group", type=int, default=4, help="models prepared and timed together (default 4; fewer: less memory)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0: the engine's default (one per core)")
+    p.add_argument("--preset", default="paper",
+                   help="config preset for the models that have it, e.g. cpu (the others: their paper defaults)")
+    p.add_argument("--stage", choices=("first", "last"), default="first",
+                   help="the training stage timed: the run's first (as a run starts) or its last, after the "
+                        "stage hooks (e.g. ProGAN at full size; default first)")
     p.add_argument("--out", type=Path, default=RESULTS, help=f"results folder (default {RESULTS})")
     args = p.parse_args(argv)
     if min(args.steps, args.sample_batch, args.sample_batches, args.group) < 1 or min(args.warmup, args.threads) < 0 or args.max_seconds <= 0:
@@ -485,7 +512,8 @@ def main(argv: list[str] | None = None) -> int:
         # Other work on the machine skews CPU timings: the 1-minute load average says how much there was.
         "load_avg_1min_start": load_average(),
         "settings": {"batch": BATCH, "round": ROUND, "steps": args.steps, "warmup": args.warmup, "max_seconds": args.max_seconds,
-                     "sample_batch": args.sample_batch, "sample_batches": args.sample_batches, "group": args.group},
+                     "sample_batch": args.sample_batch, "sample_batches": args.sample_batches, "group": args.group,
+                     "preset": args.preset, "stage": args.stage},
         "runs": [],
     }
     with tempfile.TemporaryDirectory(prefix="gankit-bench-") as tmp, open(os.devnull, "w") as log:
