@@ -518,12 +518,10 @@ def cmd_project(args: argparse.Namespace) -> None:
 
 
 def cmd_upscale(args: argparse.Namespace) -> None:
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     from gankit import api, inference
-    from gankit.data.files import read_image
+    from gankit.data.files import read_image, report_unreadable
     from gankit.data.folder import IMAGE_EXTENSIONS
 
     model = api.load(args.run, device=args.device)
@@ -541,27 +539,21 @@ def cmd_upscale(args: argparse.Namespace) -> None:
         targets = [out / name for name in names]
     unreadable = []  # in a folder, files that are not images are skipped and counted (as classify does)
     for f, target in zip(files, targets):  # one at a time: photos to upscale can be large
-        try:  # the image's own channels (alpha aside): a gray photo is not silently made RGB, nor the reverse
-            with Image.open(f) as img:
-                found = 3 if img.mode == "P" else len([b for b in img.getbands() if b != "A"])
+        try:
             image = read_image(f, channels)
-        except (UnidentifiedImageError, OSError, ValueError, GankitError) as exc:
+        except GankitError:
             if not source.is_dir():
-                raise GankitError(str(exc) if isinstance(exc, GankitError)
-                                  else f"{f} is not an image gankit can read") from None
+                raise
             unreadable.append(f)
             continue
+        with Image.open(f) as img:  # the image's own channels (alpha aside): a gray photo is not made RGB
+            found = 3 if img.mode == "P" else len([b for b in img.getbands() if b != "A"])
         if found != channels:
             raise GankitError(f"{f} has {found} channel(s) but {model.name} in {args.run} upscales {channels}-channel "
                               f"images: convert it to {'RGB' if channels == 3 else 'grayscale'} first")
         _write_image(inference.upscale(model, image, tile=args.tile), target)
-    done = len(files) - len(unreadable)
-    if not done:
-        raise GankitError(f"none of the {len(files)} image files in {source} could be read (first: {unreadable[0]})")
-    if unreadable:
-        warnings.warn(f"skipped {len(unreadable)} unreadable image file(s) in {source} (first: {unreadable[0]})",
-                      stacklevel=1)
-    print(f"upscaled {done} image(s) into {targets[0] if len(targets) == 1 and targets[0] == out else out}")
+    report_unreadable(unreadable, len(files), source)
+    print(f"upscaled {len(files) - len(unreadable)} image(s) into {targets[0] if len(targets) == 1 and targets[0] == out else out}")
 
 
 def cmd_playground(args: argparse.Namespace) -> None:

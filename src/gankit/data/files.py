@@ -63,11 +63,16 @@ def read_each(files: list[Path], channels: int, root: Path) -> tuple[list[torch.
             kept.append(i)
         except GankitError as exc:
             bad.append(str(exc))
-    if not images:
-        raise GankitError(f"none of the {len(files)} image files in {root} could be read (first: {bad[0]})")
-    if bad:
-        warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {root} (first: {bad[0]})", stacklevel=2)
+    report_unreadable(bad, len(files), root)
     return images, kept
+
+
+def report_unreadable(bad: list, total: int, root: Path) -> None:
+    """One counted warning for the `bad` of `total` files under `root`; an error when all were bad."""
+    if bad and len(bad) == total:
+        raise GankitError(f"none of the {total} image files in {root} could be read (first: {bad[0]})")
+    if bad:
+        warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {root} (first: {bad[0]})", stacklevel=3)
 
 
 def read_inputs(path: str | os.PathLike, size: int, channels: int) -> Inputs:
