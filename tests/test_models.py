@@ -93,6 +93,34 @@ def test_save_then_load_gives_identical_samples(name, tmp_path):
         assert k == k2 and torch.equal(v, v2), k
 
 
+def test_ema_of_a_spectrally_normalised_generator_keeps_its_own_singular_vectors():
+    # Averaging spectral norm's unit vectors shortens them and the eval-mode sigma u.Wv shrinks with
+    # them (a BigGAN G at EMA 0.999 read 25% of samples as their class, 58% once fixed). A sign flip of
+    # the live vectors is the extreme case: averaged at 0.5 they would be zero.
+    from torch.nn.utils import parametrize
+
+    from gankit.nn.spectral import spectral_vectors
+
+    torch.manual_seed(0)
+    model = gankit.create_model("biggan", preset="tiny")
+    model.enable_ema()
+    shadow = model.ema["generator"]
+    for step in range(5):
+        model.train_step(random_batch(model, seed=step))
+        model.update_ema(0.9)
+    for t in spectral_vectors(model.generator):
+        t.neg_()
+    model.update_ema(0.5)
+    layers = [m for m in shadow.modules() if parametrize.is_parametrized(m, "weight")]
+    assert layers
+    for m in layers:
+        sn = m.parametrizations.weight[0]
+        assert abs(sn._u.norm() - 1) < 1e-4 and abs(sn._v.norm() - 1) < 1e-4
+        w = sn._reshape_weight_to_matrix(m.parametrizations.weight.original)
+        stored = torch.vdot(sn._u, w @ sn._v)
+        assert 0.8 * torch.linalg.matrix_norm(w, 2) <= stored <= torch.linalg.matrix_norm(w, 2) * (1 + 1e-4)
+
+
 def test_ema_averages_batchnorm_statistics_like_the_weights():
     # Copying the live net's latest running statistics onto averaged weights mismatches them
     # (measured: an averaged BatchNorm classifier fell from 95% to 64%); they are averaged too.

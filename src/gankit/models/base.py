@@ -19,6 +19,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.data.batches import Batch, DataSpec, HeldOut  # noqa: F401 (HeldOut re-exported)
 from gankit.errors import GankitError
+from gankit.nn.spectral import power_iterate, spectral_vectors
 
 
 @dataclass(frozen=True)
@@ -251,11 +252,15 @@ class GANModel(nn.Module):
             # latest ones do not fit the averaged weights (measured: an averaged BatchNorm MLP
             # classifier, decay 0.999, read MNIST at 64% with copied statistics, 95% with averaged
             # ones, the same as with statistics recomputed on data).
+            own_vectors = {id(t) for t in spectral_vectors(shadow)}
             for s, b in zip(shadow.buffers(), live.buffers()):
+                if id(s) in own_vectors:  # spectral norm's u, v: iterated on the averaged weights below
+                    continue
                 if s.is_floating_point():
                     s.lerp_(b, 1.0 - decay)
                 else:  # counters such as num_batches_tracked
                     s.copy_(b)
+            power_iterate(shadow)
 
     def extra_repr(self) -> str:
         return f"config={self.config}"
