@@ -27,13 +27,16 @@ def is_spectrally_normalized(module: nn.Module) -> bool:
     return bool(layers) and all(hasattr(m, "parametrizations") and "weight" in m.parametrizations for m in layers)
 
 
-def spectral_vectors(module: nn.Module) -> list[torch.Tensor]:
-    """The power-iteration state (`u`, `v` of each spectrally normalised weight) among `module`'s buffers."""
-    out = []
+def _spectral_norms(module: nn.Module):
+    """(layer, its spectral-norm parametrization) for each spectrally normalised weight in `module`."""
     for m in module.modules():
         if parametrize.is_parametrized(m, "weight"):
-            out += [t for p in m.parametrizations.weight if isinstance(p, _SpectralNorm) for t in (p._u, p._v)]
-    return out
+            yield from ((m, p) for p in m.parametrizations.weight if isinstance(p, _SpectralNorm))
+
+
+def spectral_vectors(module: nn.Module) -> list[torch.Tensor]:
+    """The power-iteration state (`u`, `v` of each spectrally normalised weight) among `module`'s buffers."""
+    return [t for _, p in _spectral_norms(module) for t in (p._u, p._v)]
 
 
 @torch.no_grad()
@@ -42,8 +45,5 @@ def power_iterate(module: nn.Module, n: int = 1) -> None:
     (EMA) copy must track its own weights' singular vectors, since averaged unit vectors are shorter
     than one and the eval-mode sigma u.Wv they give is too small (measured on a BigGAN G, EMA 0.999
     over 6,000 steps: |u| fell to 0.38 in one layer, sigma 0.13 in place of 0.93)."""
-    for m in module.modules():
-        if parametrize.is_parametrized(m, "weight"):
-            for p in m.parametrizations.weight:
-                if isinstance(p, _SpectralNorm):
-                    p._power_method(p._reshape_weight_to_matrix(m.parametrizations.weight.original), n)
+    for m, p in _spectral_norms(module):
+        p._power_method(p._reshape_weight_to_matrix(m.parametrizations.weight.original), n)
